@@ -1,0 +1,97 @@
+import { JsonFile, javascript, typescript } from 'projen';
+
+/**
+ * cdk-mlops: the project definition. package.json, tsconfig*.json, the jest and
+ * eslint configuration are generated from this file: edit it, then run `npx projen`.
+ */
+const project = new typescript.TypeScriptProject({
+  name: 'cdk-mlops',
+  description: 'An MLOps platform as code: cdktf + cdk8s constructs, one runtime image (train, serve, monitor, features) and a GitOps template.',
+  license: 'Apache-2.0',
+  copyrightOwner: 'cdk-mlops authors',
+  authorName: 'cdk-mlops authors',
+  defaultReleaseBranch: 'main',
+  projenrcTs: true,
+  packageManager: javascript.NodePackageManager.NPM,
+  minNodeVersion: '20.0.0',
+  typescriptVersion: '~5.9',
+  github: false,
+  release: false,
+  depsUpgrade: false,
+  buildWorkflow: false,
+  pullRequestTemplate: false,
+  sampleCode: false,
+  entrypoint: 'lib/index.js',
+  bin: { 'cdk-mlops': 'bin/cdk-mlops' },
+  deps: [
+    'cdktf@0.21.0',
+    '@cdktf/provider-aws@^21.22.1',
+    'cdk8s@^2.70.0',
+    'cdk8s-plus-33@^2.5.57',
+    'constructs@^10.4.2',
+    'yaml@^2.8.0',
+    'zod@^4.1.0',
+    'onnxruntime-node@^1.30.0',
+    'fastify@^5.6.0',
+    'prom-client@^15.1.3',
+    'pino@^10.0.0',
+    'ioredis@^5.9.2',
+    'hyparquet@^1.31.5',
+    'hyparquet-writer@^0.17.0',
+    '@duckdb/node-api@1.5.6-r.1',
+    '@aws-sdk/client-s3@^3.900.0',
+    'protobufjs@^7.5.0',
+  ],
+  devDeps: [
+    '@types/node@^20',
+    'kubernetes-models@^4.5.1',
+    '@kubernetes-models/argo-rollouts@0.3.2',
+    '@kubernetes-models/gateway-api@0.5.1',
+    '@kubernetes-models/keda@0.4.2',
+    '@kubernetes-models/prometheus-operator@4.4.4',
+    '@kubernetes-models/argo-cd@2.7.2',
+    'autocannon@^8.0.0',
+  ],
+  tsconfig: {
+    compilerOptions: {
+      lib: ['es2022'],
+      target: 'ES2022',
+      skipLibCheck: true,
+      esModuleInterop: true,
+      noUnusedLocals: true,
+      noUnusedParameters: true,
+    },
+  },
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testEnvironment: 'node',
+      testTimeout: 60_000,
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+    },
+  },
+  tsJestOptions: {
+    transformOptions: { isolatedModules: true },
+  },
+  gitignore: ['/dist/', '/.cdk-mlops/', '*.tgz', '/bench/results/'],
+  npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/.ci/'] },
+});
+
+// One tsconfig that type-checks everything (src, test, bench, examples, templates' TypeScript):
+// ts-jest runs with isolatedModules for speed, so it does not type-check on its own.
+new JsonFile(project, 'tsconfig.check.json', {
+  obj: {
+    extends: './tsconfig.json',
+    compilerOptions: { noEmit: true, rootDir: '.' },
+    include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
+    exclude: ['node_modules'],
+  },
+});
+// `npm test` compiles src/ to lib/ first (the CLI tests spawn the compiled `cdk-mlops`), then
+// type-checks the rest, then runs jest and eslint.
+project.testTask.prependExec('tsc --noEmit -p tsconfig.check.json');
+project.testTask.prependSpawn(project.compileTask);
+
+project.synth();
