@@ -70,6 +70,15 @@ const project = new typescript.TypeScriptProject({
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+      // hyparquet and hyparquet-writer ship as ES modules only: Node >= 20.19 can require() them,
+      // but jest loads modules itself, so they are compiled to CommonJS for the tests.
+      transform: {
+        '^.+\\.js$': new javascript.Transform('ts-jest', {
+          tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', esModuleInterop: true },
+          isolatedModules: true,
+        }),
+      },
+      transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'],
     },
   },
   tsJestOptions: {
