@@ -50,6 +50,7 @@ const project = new typescript.TypeScriptProject({
     '@kubernetes-models/keda@0.4.2',
     '@kubernetes-models/prometheus-operator@4.4.4',
     '@kubernetes-models/argo-cd@2.7.2',
+    '@kubernetes-models/external-secrets@0.5.2',
     'autocannon@^8.0.0',
   ],
   tsconfig: {

@@ -1,0 +1,20 @@
+/**
+ * cdk-mlops: an ML platform as code. The public API.
+ */
+export * from './constructs/app';
+export * from './constructs/platform';
+export * from './constructs/errors';
+export * from './constructs/runtime-image';
+export { Network, PlatformNetwork, EKS_SERVICE_CIDR } from './constructs/cloud/network';
+export type { CreateNetworkOptions, ExistingNetworkOptions } from './constructs/cloud/network';
+export { Cluster, PlatformCluster, SUPPORTED_KUBERNETES_VERSIONS, DEFAULT_KUBERNETES_VERSION } from './constructs/cloud/eks';
+export type { CreateClusterOptions, ExistingClusterOptions, SystemNodeGroupOptions } from './constructs/cloud/eks';
+export { SecureBucket } from './constructs/cloud/secure-bucket';
+export { PlatformKey } from './constructs/cloud/key';
+export { CloudHandoff } from './constructs/cloud/handoff';
+export { WorkloadRole } from './constructs/cloud/workload-identity';
+export type { PolicyStatement } from './constructs/cloud/workload-identity';
+export { PlatformNamespace } from './constructs/cluster/namespace';
+export type { NamespaceQuota, ContainerDefaults } from './constructs/cluster/namespace';
+export { POLICY_RULES, checkKubernetes, checkTerraform } from './constructs/policy/rules';
+export type { PolicyFinding, PolicySuppression } from './constructs/policy/rules';

@@ -1,0 +1,33 @@
+import { MlApp, MlPlatform, MlPlatformProps, PlatformSynthesis, synthesizePlatform } from '../../src';
+
+/** Minimal valid props for a platform in tests. */
+export const BASE_PROPS: MlPlatformProps = {
+  platformName: 'acme-ml',
+  environment: 'dev',
+  region: 'eu-west-1',
+  account: '123456789012',
+};
+
+/** A new app with one platform. */
+export function newPlatform(props: Partial<MlPlatformProps> = {}, id = 'dev'): { app: MlApp; platform: MlPlatform } {
+  const app = new MlApp({ outdir: '/nonexistent-never-written' });
+  const platform = new MlPlatform(app, id, { ...BASE_PROPS, ...props });
+  return { app, platform };
+}
+
+/** Synthesizes a platform in memory. */
+export function synth(platform: MlPlatform): PlatformSynthesis {
+  return synthesizePlatform(platform);
+}
+
+type TfResource = Record<string, unknown>;
+
+/** Resources of one type in a synthesis, by name. */
+export function tfResources(s: PlatformSynthesis, type: string): Record<string, TfResource> {
+  return ((s.terraform.resource as Record<string, Record<string, TfResource>>)[type]) ?? {};
+}
+
+/** All Kubernetes objects of a synthesis, in file order. */
+export function kubeObjects(s: PlatformSynthesis): { apiVersion: string; kind: string; metadata: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: unknown }[] {
+  return Object.keys(s.kubernetes).sort().flatMap((f) => s.kubernetes[f]) as never;
+}
