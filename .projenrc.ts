@@ -104,4 +104,8 @@ new JsonFile(project, 'tsconfig.check.json', {
 project.testTask.prependExec('tsc --noEmit -p tsconfig.check.json');
 project.testTask.prependSpawn(project.compileTask);
 
+// The release version; the runtime image the constructs reference by default carries the same tag
+// (src/constructs/runtime-image.ts RUNTIME_VERSION, checked by a test).
+project.package.addVersion('0.1.0');
+
 project.synth();
