@@ -1,0 +1,258 @@
+import { createHash } from 'node:crypto';
+import { InputError } from '../errors';
+import type { Logger } from '../log';
+import { FeatureCatalog, ResolvedView } from './catalog';
+import { OfflineFiles, offlineFilesFor, readParquetColumns } from './offline';
+import { CREATED_TS_FIELD, EVENT_TS_FIELD, OnlineKeyspace, OnlineStore, OnlineWriteBatch } from './online-store';
+import { canonicalJoinKey, encodeFeatureValue, entityKeyText, timestampMillis } from './values';
+
+/**
+ * Materialization: offline Parquet -> online store.
+ *
+ * - **Latest value per entity key**: of all rows of a key, the one with the greatest event
+ *   timestamp wins; equal event timestamps are broken by the created timestamp (greater wins;
+ *   a missing created timestamp counts as the event timestamp); rows equal on both are broken
+ *   by read order (files in path order, rows in file order: the last one read wins).
+ * - **Incremental**: each view keeps a watermark in the online store. Without a
+ *   created-timestamp column, a run reads the rows whose event time is after the watermark
+ *   (a row that arrives later with an older event time is only picked up by `--full`). With a
+ *   created-timestamp column, the watermark is on created time, so late-arriving rows are
+ *   picked up; a late row replaces the stored value only if it is newer by the rule above.
+ *   A view whose definition changed since the last run (features, types, keys, timestamp
+ *   columns) is materialized in full.
+ * - **All or nothing**: every file of every view is read and checked before anything is
+ *   written; then every hash and every watermark is published in one MULTI/EXEC. A run that
+ *   fails (an unreadable file, a value of the wrong type, the store going away) publishes
+ *   nothing and leaves the watermarks where they were. Re-running a successful run changes
+ *   nothing.
+ */
+
+/** A view's watermark, as stored (JSON) under `OnlineKeyspace.watermark(view)`. */
+export interface ViewWatermark {
+  /** Greatest event time materialized (epoch ms). */
+  readonly eventTs: number | null;
+  /** Greatest created time materialized (epoch ms); null if the view has no created column. */
+  readonly createdTs: number | null;
+  /** Fingerprint of the view definition the stored rows were written with. */
+  readonly schema: string;
+}
+
+/** What happened to one view. */
+export interface ViewMaterialization {
+  readonly view: string;
+  readonly mode: 'full' | 'incremental';
+  /** Why a view ran in full. */
+  readonly reason?: string;
+  readonly files: number;
+  readonly rowsRead: number;
+  /** Rows past the watermark. */
+  readonly rowsNew: number;
+  /** Entity hashes written. */
+  readonly entitiesWritten: number;
+  readonly watermarkBefore: ViewWatermark | null;
+  readonly watermarkAfter: ViewWatermark | null;
+}
+
+/** Summary of a run. */
+export interface MaterializeResult {
+  readonly views: readonly ViewMaterialization[];
+  readonly rowsRead: number;
+  readonly entitiesWritten: number;
+  readonly durationMs: number;
+  readonly rowsPerSecond: number;
+  /** False for a dry run. */
+  readonly published: boolean;
+}
+
+/** Options of {@link materialize}. */
+export interface MaterializeOptions {
+  /** Views to materialize. @default - every view with `online: true` */
+  readonly views?: readonly string[];
+  /** Ignore the watermarks and read everything. @default false */
+  readonly full?: boolean;
+  /** Read and check everything, publish nothing. @default false */
+  readonly dryRun?: boolean;
+  /** Where the files are read from. @default - local files, or S3 for s3:// paths */
+  readonly files?: OfflineFiles;
+  /** Progress and throughput go here (JSON lines). */
+  readonly logger?: Logger;
+}
+
+/** The fingerprint of what a view stores; a change forces a full run. */
+export function viewFingerprint(view: ResolvedView): string {
+  const d = view.definition;
+  const text = JSON.stringify({
+    keys: view.joinKeys,
+    features: d.features.map((f) => [f.name, f.valueType]),
+    ts: d.timestampField,
+    cts: d.createdTimestampField ?? null,
+  });
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+interface Candidate {
+  ts: number;
+  cts: number;
+  order: number;
+  values: string[];
+}
+
+function newer(a: { ts: number; cts: number; order: number }, b: { ts: number; cts: number; order: number }): boolean {
+  if (a.ts !== b.ts) return a.ts > b.ts;
+  if (a.cts !== b.cts) return a.cts > b.cts;
+  return a.order > b.order;
+}
+
+/** Reads a view's watermark from the store (null if the view was never materialized). */
+export async function readWatermark(store: OnlineStore, keyspace: OnlineKeyspace, view: string): Promise<ViewWatermark | null> {
+  const text = await store.get(keyspace.watermark(view));
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as ViewWatermark;
+  } catch {
+    return null;
+  }
+}
+
+/** The keyspace of a catalog's online store. */
+export function keyspaceFor(catalog: FeatureCatalog): OnlineKeyspace {
+  const s = catalog.registry.onlineStore;
+  return new OnlineKeyspace(s.type === 'redis' ? s.keyPrefix : 'cdk-mlops:features:', catalog.registry.project);
+}
+
+/** Materializes views from the offline store into `store`. See the module comment for the rules. */
+export async function materialize(catalog: FeatureCatalog, store: OnlineStore, options: MaterializeOptions = {}): Promise<MaterializeResult> {
+  const started = performance.now();
+  const keyspace = keyspaceFor(catalog);
+  const log = options.logger;
+  const views = options.views
+    ? options.views.map((v) => catalog.view(v))
+    : catalog.viewList().filter((v) => v.definition.online);
+  for (const v of views) {
+    if (!v.definition.online) throw new InputError(`view ${v.name}`, 'has online: false; it is not materialized');
+  }
+
+  const hashes: { key: string; fields: Record<string, string> }[] = [];
+  const strings: { key: string; value: string }[] = [];
+  const summaries: ViewMaterialization[] = [];
+  let order = 0;
+
+  for (const view of views) {
+    const d = view.definition;
+    const schema = viewFingerprint(view);
+    const before = await readWatermark(store, keyspace, view.name);
+    let mode: 'full' | 'incremental' = 'incremental';
+    let reason: string | undefined;
+    if (options.full) [mode, reason] = ['full', 'requested'];
+    else if (!before) [mode, reason] = ['full', 'first run'];
+    else if (before.schema !== schema) [mode, reason] = ['full', 'view definition changed'];
+    const byCreated = d.createdTimestampField !== undefined;
+    const threshold = mode === 'full' ? null : (byCreated ? before!.createdTs : before!.eventTs);
+
+    const files = options.files ?? offlineFilesFor(view.sourcePath);
+    const list = await files.list(view.sourcePath);
+    const featureNames = d.features.map((f) => f.name);
+    const featureTypes = d.features.map((f) => f.valueType);
+    const columns = [
+      ...view.joinKeys.map((k) => k.name),
+      d.timestampField,
+      ...(byCreated ? [d.createdTimestampField!] : []),
+      ...featureNames,
+    ];
+    const nKeys = view.joinKeys.length;
+    const featureOffset = nKeys + 1 + (byCreated ? 1 : 0);
+    const candidates = new Map<string, Candidate>();
+    let rowsRead = 0;
+    let rowsNew = 0;
+    let maxEvent = before?.eventTs ?? null;
+    let maxCreated = before?.createdTs ?? null;
+    if (mode === 'full') [maxEvent, maxCreated] = [null, null];
+
+    for (let f = 0; f < list.length; f++) {
+      const file = list[f];
+      const n = await readParquetColumns(files, file, columns, (row, i) => {
+        let col = '';
+        try {
+          const keyParts: string[] = [];
+          for (let k = 0; k < nKeys; k++) {
+            col = view.joinKeys[k].name;
+            keyParts.push(canonicalJoinKey(row[k], view.joinKeys[k].valueType, col));
+          }
+          col = d.timestampField;
+          const ts = timestampMillis(row[nKeys]);
+          let cts = ts;
+          if (byCreated) {
+            col = d.createdTimestampField!;
+            const raw = row[nKeys + 1];
+            cts = raw === null || raw === undefined ? ts : timestampMillis(raw);
+          }
+          const mark = byCreated ? cts : ts;
+          order++;
+          if (threshold !== null && mark <= threshold) return;
+          rowsNew++;
+          if (maxEvent === null || ts > maxEvent) maxEvent = ts;
+          if (byCreated && (maxCreated === null || cts > maxCreated)) maxCreated = cts;
+          const key = entityKeyText(keyParts);
+          const current = candidates.get(key);
+          const next = { ts, cts, order };
+          if (current && !newer(next, current)) return;
+          const values = new Array<string>(featureNames.length);
+          for (let j = 0; j < featureNames.length; j++) {
+            col = featureNames[j];
+            values[j] = encodeFeatureValue(row[featureOffset + j], featureTypes[j]);
+          }
+          candidates.set(key, { ...next, values });
+        } catch (e) {
+          const message = e instanceof InputError ? e.message.slice(e.input.length + 2) : (e as Error).message;
+          throw new InputError(`offline file ${file}`, `row ${i}, column '${col}': ${message}`);
+        }
+      });
+      rowsRead += n;
+      log?.info({ view: view.name, file, rows: n, filesDone: f + 1, filesTotal: list.length }, 'read offline file');
+    }
+
+    let keys = [...candidates.keys()];
+    if (byCreated && mode === 'incremental' && keys.length > 0) {
+      // Late rows may be older than what is stored: keep only those that win against it.
+      const stored = await store.readHashes(keys.map((k) => ({ key: keyspace.row(view.name, k), fields: [EVENT_TS_FIELD, CREATED_TS_FIELD] })));
+      keys = keys.filter((k, i) => {
+        const [sts, scts] = stored[i];
+        if (sts === null) return true;
+        const c = candidates.get(k)!;
+        const s = { ts: Number(sts), cts: scts === null ? Number(sts) : Number(scts), order: -1 };
+        return newer(c, s);
+      });
+    }
+    for (const k of keys) {
+      const c = candidates.get(k)!;
+      const fields: Record<string, string> = { [EVENT_TS_FIELD]: String(c.ts) };
+      if (byCreated) fields[CREATED_TS_FIELD] = String(c.cts);
+      for (let j = 0; j < featureNames.length; j++) fields[featureNames[j]] = c.values[j];
+      hashes.push({ key: keyspace.row(view.name, k), fields });
+    }
+    const after: ViewWatermark | null = maxEvent === null ? before : { eventTs: maxEvent, createdTs: byCreated ? maxCreated : null, schema };
+    const changed = JSON.stringify(after) !== JSON.stringify(before);
+    if (after && changed) strings.push({ key: keyspace.watermark(view.name), value: JSON.stringify(after) });
+    const summary: ViewMaterialization = {
+      view: view.name, mode, reason, files: list.length, rowsRead, rowsNew, entitiesWritten: keys.length,
+      watermarkBefore: before, watermarkAfter: after,
+    };
+    summaries.push(summary);
+    log?.info({ ...summary }, 'view read');
+  }
+
+  const batch: OnlineWriteBatch = { hashes, strings };
+  if (!options.dryRun) await store.commit(batch);
+  const durationMs = performance.now() - started;
+  const rowsRead = summaries.reduce((a, s) => a + s.rowsRead, 0);
+  const result: MaterializeResult = {
+    views: summaries,
+    rowsRead,
+    entitiesWritten: hashes.length,
+    durationMs,
+    rowsPerSecond: durationMs > 0 ? Math.round((rowsRead / durationMs) * 1000) : rowsRead,
+    published: !options.dryRun,
+  };
+  log?.info({ rowsRead, entitiesWritten: hashes.length, durationMs: Math.round(durationMs), rowsPerSecond: result.rowsPerSecond, published: result.published }, 'materialization finished');
+  return result;
+}
