@@ -47,8 +47,7 @@ export class RuntimeImage {
     if (!REPO_RE.test(this.repository)) out.push(`repository "${this.repository}" must be a lower-case image repository (host[:port]/path)`);
     if (this.digest !== undefined && !DIGEST_RE.test(this.digest)) out.push(`digest "${this.digest}" must be sha256: followed by 64 hex digits`);
     if (this.tag !== undefined) {
-      if (!TAG_RE.test(this.tag)) out.push(`tag "${this.tag}" is not a valid image tag`);
-      else if (this.digest === undefined && (this.tag === 'latest' || DNS_1123_LABEL.test(this.tag) && !/\d/.test(this.tag))) {
+      if (!TAG_RE.test(this.tag)) {out.push(`tag "${this.tag}" is not a valid image tag`);} else if (this.digest === undefined && (this.tag === 'latest' || DNS_1123_LABEL.test(this.tag) && !/\d/.test(this.tag))) {
         out.push(`tag "${this.tag}" floats; pin a version tag (e.g. 1.4.2) or a digest`);
       }
     }

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 
 /**
  * Validates synthesized Kubernetes objects against the Kubernetes OpenAPI schemas
- * (kubernetes-models 4.x for core objects, @kubernetes-models/* for CRDs).
+/* for CRDs).
  */
 
 type Obj = { apiVersion: string; kind: string; metadata?: { name?: string; namespace?: string } };

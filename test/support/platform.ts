@@ -27,7 +27,15 @@ export function tfResources(s: PlatformSynthesis, type: string): Record<string, 
   return ((s.terraform.resource as Record<string, Record<string, TfResource>>)[type]) ?? {};
 }
 
+/** A synthesized Kubernetes object, loosely typed for assertions. */
+export interface TestKubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [k: string]: unknown;
+}
+
 /** All Kubernetes objects of a synthesis, in file order. */
-export function kubeObjects(s: PlatformSynthesis): { apiVersion: string; kind: string; metadata: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: unknown }[] {
+export function kubeObjects(s: PlatformSynthesis): TestKubeObject[] {
   return Object.keys(s.kubernetes).sort().flatMap((f) => s.kubernetes[f]) as never;
 }

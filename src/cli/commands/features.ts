@@ -130,8 +130,11 @@ export async function run(argv: string[]): Promise<number> {
         if (values['emit-athena-sql']) {
           if (typeof values['entity-table'] !== 'string') return fail('--emit-athena-sql needs --entity-table <database.table>');
           process.stdout.write(features.athenaTrainingSetSql(catalog, {
-            entityTable: values['entity-table'], features: featureList, featureService,
-            timestampColumn: values['timestamp-column'] as string | undefined, fullFeatureNames: values['full-feature-names'] === true,
+            entityTable: values['entity-table'],
+            features: featureList,
+            featureService,
+            timestampColumn: values['timestamp-column'] as string | undefined,
+            fullFeatureNames: values['full-feature-names'] === true,
           }));
           return 0;
         }
@@ -139,8 +142,12 @@ export async function run(argv: string[]): Promise<number> {
         if (typeof values.output !== 'string') return fail('--output <file> is required');
         const started = performance.now();
         const result = await features.buildTrainingSet(catalog, {
-          entities: values.entities, output: values.output, features: featureList, featureService,
-          timestampColumn: values['timestamp-column'] as string | undefined, fullFeatureNames: values['full-feature-names'] === true,
+          entities: values.entities,
+          output: values.output,
+          features: featureList,
+          featureService,
+          timestampColumn: values['timestamp-column'] as string | undefined,
+          fullFeatureNames: values['full-feature-names'] === true,
         });
         logger.info({ output: result.output, rows: result.rowCount, columns: result.columns, durationMs: Math.round(performance.now() - started) }, 'training set written');
         return 0;

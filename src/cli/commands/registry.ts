@@ -114,8 +114,7 @@ async function list(registry: Registry, model: string | undefined, o: Output): P
       const aliases = await registry.listAliases(name);
       rows.push({ model: name, versions: versions.length, latest: versions[versions.length - 1], aliases: Object.fromEntries(aliases.map((a) => [a.alias, a.version])) });
     }
-    if (o.json) o.data({ registry: registry.uri, models: rows });
-    else {
+    if (o.json) {o.data({ registry: registry.uri, models: rows });} else {
       o.text(rows.length
         ? table(['MODEL', 'VERSIONS', 'LATEST', 'ALIASES'], rows.map((r) => [r.model, String(r.versions), String(r.latest), formatAliases(r.aliases)]))
         : `no models in ${registry.uri}`);
@@ -241,8 +240,7 @@ async function verify(registry: Registry, model: string | undefined, ref: string
   const results = [];
   for (const t of targets) results.push({ ...t, problems: await registry.verify(t.model, t.version) });
   const failed = results.filter((r) => r.problems.length);
-  if (o.json) o.data({ registry: registry.uri, ok: !failed.length, results });
-  else {
+  if (o.json) {o.data({ registry: registry.uri, ok: !failed.length, results });} else {
     const lines = results.map((r) => `${r.problems.length ? 'FAIL' : 'ok  '}  ${r.model} v${r.version}${r.problems.map((p) => `\n      ${p}`).join('')}`);
     lines.push(`${results.length - failed.length} of ${results.length} version(s) verified${failed.length ? `; ${failed.length} failed` : ''}`);
     o.text(lines.join('\n'));

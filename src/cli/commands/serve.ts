@@ -33,13 +33,13 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   const { values } = parseArgs({
     args: argv,
     options: {
-      'config': { type: 'string' },
-      'registry': { type: 'string' },
-      'model': { type: 'string', multiple: true },
-      'host': { type: 'string' },
-      'port': { type: 'string' },
-      'check': { type: 'boolean' },
-      'help': { type: 'boolean', short: 'h' },
+      config: { type: 'string' },
+      registry: { type: 'string' },
+      model: { type: 'string', multiple: true },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      check: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
     allowPositionals: false,
@@ -100,6 +100,8 @@ export async function run(argv: string[]): Promise<number> {
       logger.flush();
       resolve(code);
       if (code !== 0) process.exit(code);
+      // Everything is closed; should a library still hold the event loop, do not hang on it.
+      setTimeout(() => process.exit(code), 1000).unref();
     });
   });
 }
