@@ -111,6 +111,11 @@ project.eslint?.addRules({
   '@stylistic/max-len': ['error', { code: 200, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreComments: true }],
 });
 
+// The README's first quick-start command runs this: build, then synthesize the example platform.
+const demo = project.addTask('demo', { description: 'Build and synthesize the example platform into dist/' });
+demo.spawn(project.compileTask);
+demo.exec('node bin/cdk-mlops synth --app examples/basic-platform.ts --out dist');
+
 // The release version; the runtime image the constructs reference by default carries the same tag
 // (src/constructs/runtime-image.ts RUNTIME_VERSION, checked by a test).
 project.package.addVersion('0.1.0');
