@@ -67,7 +67,6 @@ export function buildFeatureServerApp(options: FeatureServerAppOptions): Feature
 
   const app = Fastify({
     loggerInstance: options.logger,
-    disableRequestLogging: options.logger === undefined,
     bodyLimit: settings.bodyLimitBytes,
     requestTimeout: settings.requestTimeoutMs,
   }) as unknown as FastifyInstance;

@@ -141,5 +141,12 @@ describe('FeatureCatalog', () => {
     expect(() => catalog.resolveFeatures({ featureService: 'nope' })).toThrow("unknown feature service 'nope'; known services: fraud_v1");
     expect(() => catalog.resolveFeatures({ features: ['driver_stats:speed'] })).toThrow("feature view 'driver_stats' has no feature 'speed'; it has conv_rate, acc_rate, avg_daily_trips");
     expect(() => catalog.resolveFeatures({ features: ['x'], featureService: 'fraud_v1' })).toThrow('not both');
+    const twoViews = base();
+    twoViews.featureViews.push({ ...twoViews.featureViews[0], name: 'driver_stats_v2' });
+    const c2 = FeatureCatalog.fromObject(twoViews);
+    expect(() => c2.resolveFeatures({ features: ['driver_stats:conv_rate', 'driver_stats_v2:conv_rate'] }))
+      .toThrow("'driver_stats_v2:conv_rate' and 'driver_stats:conv_rate' would both be named 'conv_rate'; set full_feature_names to get 'view__feature' names");
+    expect(c2.resolveFeatures({ features: ['driver_stats:conv_rate', 'driver_stats_v2:conv_rate'], fullFeatureNames: true }).map((f) => f.outputName))
+      .toEqual(['driver_stats__conv_rate', 'driver_stats_v2__conv_rate']);
   });
 });

@@ -1,0 +1,389 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type Redis from 'ioredis';
+import type { FeatureRegistryInput } from '../../../src/runtime/config/features';
+import {
+  FeatureCatalog, MemoryOnlineStore, OnlineFeatureService, RedisOnlineStore, buildFeatureServerApp, getOnlineFeatures, materialize, readWatermark,
+  keyspaceFor, startFeatureServer,
+} from '../../../src/runtime/features';
+import { deleteKeys, dumpKeys, fixtureRegistry, localRedis, t, tempDir, uniquePrefix, writeFixtureData, writeParquet } from './helpers';
+
+const EPOCH = '1970-01-01T00:00:00Z';
+const NOW = Date.parse('2024-01-01T13:30:00Z');
+
+let redis: Redis;
+let store: RedisOnlineStore;
+let tmp: { dir: string; remove: () => void };
+let prefix: string;
+let catalog: FeatureCatalog;
+
+function makeCatalog(edit: (doc: FeatureRegistryInput) => void = () => {}): FeatureCatalog {
+  const doc = fixtureRegistry(tmp.dir, { type: 'redis', keyPrefix: prefix });
+  edit(doc);
+  return FeatureCatalog.fromObject(doc);
+}
+
+beforeAll(async () => {
+  redis = localRedis();
+  prefix = uniquePrefix();
+  tmp = tempDir();
+  writeFixtureData(tmp.dir);
+  catalog = makeCatalog();
+  store = await RedisOnlineStore.connect({
+    type: 'redis', url: 'redis://127.0.0.1:6379', keyPrefix: prefix, tls: false, connectTimeoutMs: 2000, commandTimeoutMs: 2000,
+  });
+});
+
+afterAll(async () => {
+  await deleteKeys(redis, prefix);
+  await store.close();
+  redis.disconnect();
+  tmp.remove();
+});
+
+describe('materialize into Redis, then serve', () => {
+  test('first run: latest value per key, ties broken by created timestamp, documented key layout', async () => {
+    const result = await materialize(catalog, store);
+    expect(result.published).toBe(true);
+    expect(result.views.map((v) => [v.view, v.mode, v.reason, v.files, v.rowsRead, v.entitiesWritten])).toEqual([
+      ['driver_stats', 'full', 'first run', 2, 6, 2],
+      ['customer_profile', 'full', 'first run', 1, 4, 3],
+      ['pair_stats', 'full', 'first run', 1, 2, 2],
+    ]);
+    const dump = await dumpKeys(redis, prefix);
+    const k = `${prefix}fraud:`;
+    expect(dump[`${k}driver_stats:1001`]).toEqual({
+      __cts: String(Date.parse('2024-01-01T12:30:00Z')), __ts: String(Date.parse('2024-01-01T12:00:00Z')),
+      acc_rate: 'f0.375', avg_daily_trips: 'i35', conv_rate: 'f0.35',
+    });
+    expect(dump[`${k}driver_stats:1002`]).toMatchObject({ conv_rate: 'n', avg_daily_trips: 'i80' });
+    expect(dump[`${k}customer_profile:a%3Ab%2Fc`]).toMatchObject({ tier: 'sodd key', is_active: 'b1', lifetime_orders: 'i9' });
+    expect(dump[`${k}pair_stats:1001:c-1`]).toMatchObject({ trips_together: 'i5' });
+    expect(JSON.parse(dump[`${k}__watermark__:driver_stats`] as string)).toMatchObject({
+      eventTs: Date.parse('2024-01-01T13:00:00Z'), createdTs: Date.parse('2024-01-01T13:05:00Z'),
+    });
+    expect(Object.keys(dump)).toHaveLength(7 + 3);
+  });
+
+  test('re-materializing changes nothing (full dump compared)', async () => {
+    const before = await dumpKeys(redis, prefix);
+    const again = await materialize(catalog, store);
+    expect(again.views.map((v) => [v.mode, v.rowsNew, v.entitiesWritten])).toEqual([
+      ['incremental', 0, 0], ['incremental', 0, 0], ['incremental', 0, 0],
+    ]);
+    expect(await dumpKeys(redis, prefix)).toEqual(before);
+    const full = await materialize(catalog, store, { full: true });
+    expect(full.entitiesWritten).toBe(7);
+    expect(await dumpKeys(redis, prefix)).toEqual(before);
+  });
+
+  test('POST /get-online-features answers with Feast\'s shapes, field by field', async () => {
+    const { app } = buildFeatureServerApp({ catalog, store, now: () => NOW, processMetrics: false });
+    const res = await app.inject({
+      method: 'POST', url: '/get-online-features',
+      payload: {
+        features: ['driver_stats:conv_rate', 'driver_stats:avg_daily_trips', 'customer_profile:tier', 'customer_profile:is_active', 'driver_stats:acc_rate'],
+        entities: { driver_id: [1001, 1002, 9999], customer_id: ['c-1', 'c-2', 'zzz'] },
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const P = 'PRESENT';
+    const N = 'NOT_FOUND';
+    expect(res.json()).toEqual({
+      metadata: { feature_names: ['driver_id', 'customer_id', 'conv_rate', 'avg_daily_trips', 'tier', 'is_active', 'acc_rate'] },
+      results: [
+        { values: [1001, 1002, 9999], statuses: [P, P, P], event_timestamps: [EPOCH, EPOCH, EPOCH] },
+        { values: ['c-1', 'c-2', 'zzz'], statuses: [P, P, P], event_timestamps: [EPOCH, EPOCH, EPOCH] },
+        { values: [0.35, null, null], statuses: [P, P, N], event_timestamps: ['2024-01-01T12:00:00Z', '2024-01-01T13:00:00Z', EPOCH] },
+        { values: [35, 80, null], statuses: [P, P, N], event_timestamps: ['2024-01-01T12:00:00Z', '2024-01-01T13:00:00Z', EPOCH] },
+        { values: ['gold', 'bronze', null], statuses: [P, P, N], event_timestamps: ['2024-01-01T11:30:00Z', '2024-01-01T09:30:00Z', EPOCH] },
+        { values: [true, false, null], statuses: [P, P, N], event_timestamps: ['2024-01-01T11:30:00Z', '2024-01-01T09:30:00Z', EPOCH] },
+        { values: [0.375, 0.875, null], statuses: [P, P, N], event_timestamps: ['2024-01-01T12:00:00Z', '2024-01-01T13:00:00Z', EPOCH] },
+      ],
+    });
+    await app.close();
+  });
+
+  test('feature service, full feature names, composite keys and escaped string keys', async () => {
+    const { app } = buildFeatureServerApp({ catalog, store, now: () => NOW, processMetrics: false });
+    const svc = await app.inject({
+      method: 'POST', url: '/get-online-features',
+      payload: { feature_service: 'fraud_v1', full_feature_names: true, entities: { customer_id: ['a:b/c'], driver_id: ['1001'] } },
+    });
+    expect(svc.statusCode).toBe(200);
+    expect(svc.json().metadata.feature_names).toEqual(['customer_id', 'driver_id', 'driver_stats__conv_rate', 'customer_profile__tier', 'driver_stats__avg_daily_trips']);
+    expect(svc.json().results.map((r: { values: unknown[] }) => r.values[0])).toEqual(['a:b/c', '1001', 0.35, 'odd key', 35]);
+    const pair = await app.inject({
+      method: 'POST', url: '/get-online-features',
+      payload: { features: ['pair_stats:trips_together'], entities: { driver_id: [1001, 1002, 1001], customer_id: ['c-1', 'c-1', 'c-2'] } },
+    });
+    expect(pair.json().results[2]).toEqual({
+      values: [5, 2, null], statuses: ['PRESENT', 'PRESENT', 'NOT_FOUND'], event_timestamps: ['2024-01-01T08:00:00Z', '2024-01-01T08:00:00Z', EPOCH],
+    });
+    await app.close();
+  });
+
+  test('values older than the view TTL are OUTSIDE_MAX_AGE with their timestamp and no value', async () => {
+    const later = Date.parse('2024-01-01T14:30:00Z'); // 1001 @ 12:00 is 2.5 h old (TTL 2 h); 1002 @ 13:00 is 1.5 h old
+    const res = await new OnlineFeatureService(catalog, store, { now: () => NOW }).getOnlineFeatures({ features: ['driver_stats:avg_daily_trips'], entities: { driver_id: [1001, 1002] } });
+    expect(res.results[1].statuses).toEqual(['PRESENT', 'PRESENT']);
+    // getOnlineFeatures uses the real clock: in 2024's data every driver_stats value has long expired.
+    const real = await getOnlineFeatures(catalog, store, { features: ['driver_stats:avg_daily_trips'], entities: { driver_id: [1001] } });
+    expect(real.results[1].statuses).toEqual(['OUTSIDE_MAX_AGE']);
+    const { app } = buildFeatureServerApp({ catalog, store, now: () => later, processMetrics: false });
+    const r = await app.inject({ method: 'POST', url: '/get-online-features', payload: { features: ['driver_stats:avg_daily_trips', 'customer_profile:tier'], entities: { driver_id: [1001, 1002], customer_id: ['c-1', 'c-1'] } } });
+    expect(r.json().results[2]).toEqual({
+      values: [null, 80], statuses: ['OUTSIDE_MAX_AGE', 'PRESENT'], event_timestamps: ['2024-01-01T12:00:00Z', '2024-01-01T13:00:00Z'],
+    });
+    // customer_profile has no TTL: never expires.
+    expect(r.json().results[3].statuses).toEqual(['PRESENT', 'PRESENT']);
+    await app.close();
+  });
+
+  test('a lookup of 100 entities x 2 views is one pipeline (one round trip)', async () => {
+    const pipelines = jest.spyOn(store.redis, 'pipeline');
+    const direct = jest.spyOn(store.redis, 'hmget');
+    const ids = Array.from({ length: 100 }, (_, i) => 1000 + i);
+    const res = await new OnlineFeatureService(catalog, store, { now: () => NOW }).getOnlineFeatures({
+      features: ['driver_stats:conv_rate', 'customer_profile:tier'],
+      entities: { driver_id: ids, customer_id: ids.map(() => 'c-1') },
+    });
+    expect(pipelines).toHaveBeenCalledTimes(1);
+    expect(direct).not.toHaveBeenCalled();
+    expect(res.results[2].statuses.filter((s) => s === 'PRESENT')).toHaveLength(2);
+    pipelines.mockRestore();
+    direct.mockRestore();
+  });
+});
+
+describe('bad requests get a 4xx with a precise message', () => {
+  let app: ReturnType<typeof buildFeatureServerApp>['app'];
+  beforeAll(() => {
+    const small = makeCatalog((doc) => { doc.featureServer = { maxEntitiesPerRequest: 3, bodyLimitBytes: 2048 }; });
+    app = buildFeatureServerApp({ catalog: small, store, processMetrics: false }).app;
+  });
+  afterAll(() => app.close());
+
+  const post = (payload: unknown, headers: Record<string, string> = {}) => app.inject({
+    method: 'POST', url: '/get-online-features', headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
+
+  test.each([
+    ['unknown feature', { features: ['driver_stats:speed'], entities: { driver_id: [1] } }, 404,
+      "request.features[0]: feature view 'driver_stats' has no feature 'speed'; it has conv_rate, acc_rate, avg_daily_trips"],
+    ['unknown view', { features: ['drivers:conv_rate'], entities: { driver_id: [1] } }, 404,
+      "request.features[0]: unknown feature view 'drivers' in 'drivers:conv_rate'; known views: driver_stats, customer_profile, pair_stats"],
+    ['unknown service', { feature_service: 'fraud_v9', entities: { driver_id: [1] } }, 404,
+      "unknown feature service 'fraud_v9'; known services: fraud_v1"],
+    ['wrong entity key type (string for int64)', { features: ['driver_stats:conv_rate'], entities: { driver_id: [1, 'abc'] } }, 400,
+      'request.entities.driver_id[1]: expected an int64 join key (an integer), got "abc"'],
+    ['wrong entity key type (number for string)', { features: ['customer_profile:tier'], entities: { customer_id: [7] } }, 400,
+      'request.entities.customer_id[0]: expected a string join key, got 7'],
+    ['fractional int key', { features: ['driver_stats:conv_rate'], entities: { driver_id: [1.5] } }, 400,
+      'request.entities.driver_id[0]: expected an int64 join key (an integer), got 1.5'],
+    ['missing join key', { features: ['pair_stats:trips_together'], entities: { driver_id: [1] } }, 400,
+      "request.entities: missing join key 'customer_id' (needed by feature view 'pair_stats')"],
+    ['extra entity column', { features: ['driver_stats:conv_rate'], entities: { driver_id: [1], customer_id: ['x'] } }, 400,
+      "request.entities.customer_id: is not a join key of the requested features; expected 'driver_id'"],
+    ['columns of different lengths', { features: ['pair_stats:trips_together'], entities: { driver_id: [1, 2], customer_id: ['x'] } }, 400,
+      "request.entities.customer_id: has 1 values but 'driver_id' has 2; every join key needs one value per entity row"],
+    ['both features and service', { features: ['driver_stats:conv_rate'], feature_service: 'fraud_v1', entities: { driver_id: [1] } }, 400,
+      "request: give either 'features' or 'feature_service', not both"],
+    ['neither', { entities: { driver_id: [1] } }, 400,
+      "request: expected 'features' (a list of 'view:feature') or 'feature_service' (a name)"],
+    ['malformed reference', { features: ['conv_rate'], entities: { driver_id: [1] } }, 400,
+      'request.features[0]: "conv_rate" is not a reference of the form \'view:feature\''],
+    ['unknown field', { features: ['driver_stats:conv_rate'], entities: { driver_id: [1] }, entity_rows: [] }, 400,
+      "request.entity_rows: unknown field; expected 'features' or 'feature_service', 'entities', 'full_feature_names'"],
+    ['duplicate reference', { features: ['driver_stats:avg_daily_trips', 'pair_stats:trips_together', 'driver_stats:avg_daily_trips'], entities: { driver_id: [1], customer_id: ['x'] } }, 400,
+      "request.features[2]: 'driver_stats:avg_daily_trips' is requested twice"],
+    ['oversized batch', { features: ['driver_stats:conv_rate'], entities: { driver_id: [1, 2, 3, 4] } }, 413,
+      'entities: 4 entity rows in one request; at most 3 are allowed'],
+    ['empty batch', { features: ['driver_stats:conv_rate'], entities: { driver_id: [] } }, 400,
+      'request.entities: holds no entity rows'],
+    ['not an object', [1, 2], 400, 'request body: expected a JSON object, got [1,2]'],
+  ])('%s', async (_name, payload, status, message) => {
+    const res = await post(payload);
+    expect(res.statusCode).toBe(status);
+    expect(res.json()).toEqual({ statusCode: status, error: expect.any(String), message });
+  });
+
+  test('malformed JSON', async () => {
+    const res = await post('{"features": ["driver_stats:conv_rate"], ');
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toMatch(/^request body: is not valid JSON \(.+\)$/);
+  });
+
+  test('a body over the limit', async () => {
+    const res = await post({ features: ['driver_stats:conv_rate'], entities: { driver_id: Array(1000).fill(1) } });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().message).toBe('request body is larger than the limit of 2048 bytes');
+  });
+
+  test('a feature of a view that is not online', async () => {
+    const offline = makeCatalog((doc) => { doc.featureViews[2].online = false; });
+    const { app: a } = buildFeatureServerApp({ catalog: offline, store, processMetrics: false });
+    const res = await a.inject({ method: 'POST', url: '/get-online-features', payload: { features: ['pair_stats:trips_together'], entities: { driver_id: [1], customer_id: ['x'] } } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toBe("feature view 'pair_stats': is not online (online: false); its features are only in the offline store");
+    await a.close();
+  });
+});
+
+describe('server endpoints', () => {
+  test('/health, /metrics with per-instance registries, and a real listener answering curl-style bodies', async () => {
+    const a = buildFeatureServerApp({ catalog, store, now: () => NOW });
+    const b = buildFeatureServerApp({ catalog, store, now: () => NOW });
+    expect((await a.app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok', onlineStore: 'redis' });
+    await a.app.inject({ method: 'POST', url: '/get-online-features', payload: { features: ['driver_stats:conv_rate'], entities: { driver_id: [1001, 5] } } });
+    await a.app.inject({ method: 'POST', url: '/get-online-features', payload: { features: ['driver_stats:nope'], entities: { driver_id: [1] } } });
+    const text = (await a.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(text).toContain('cdk_mlops_features_values_total{view="driver_stats",status="PRESENT"} 1');
+    expect(text).toContain('cdk_mlops_features_values_total{view="driver_stats",status="NOT_FOUND"} 1');
+    expect(text).toContain('cdk_mlops_features_requests_total{route="/get-online-features",code="200"} 1');
+    expect(text).toContain('cdk_mlops_features_requests_total{route="/get-online-features",code="404"} 1');
+    expect(text).toContain('cdk_mlops_features_online_lookup_duration_seconds_count 1');
+    expect(text).toContain('cdk_mlops_features_process_cpu_seconds_total');
+    expect((await b.app.inject({ method: 'GET', url: '/metrics' })).body).not.toContain('code="200"');
+    await a.app.close();
+    await b.app.close();
+
+    const own = await RedisOnlineStore.connect({ type: 'redis', url: 'redis://127.0.0.1:6379', keyPrefix: prefix, tls: false, connectTimeoutMs: 2000, commandTimeoutMs: 2000 });
+    const server = await startFeatureServer({ catalog, store: own, host: '127.0.0.1', port: 0, now: () => NOW, processMetrics: false });
+    try {
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      // `curl -d` sends application/x-www-form-urlencoded: like Feast, the body is read as JSON anyway.
+      const res = await fetch(`${server.url}/get-online-features`, {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: JSON.stringify({ features: ['customer_profile:lifetime_orders'], entities: { customer_id: ['c-1'] } }),
+      });
+      expect(res.status).toBe(200);
+      expect((await res.json()).results[1]).toEqual({ values: [4], statuses: ['PRESENT'], event_timestamps: ['2024-01-01T11:30:00Z'] });
+    } finally {
+      await server.close();
+    }
+    await expect(own.ping()).rejects.toThrow();
+  });
+
+  test('/health is 503 when the store does not answer', async () => {
+    const dead = new MemoryOnlineStore();
+    dead.ping = async () => { throw new Error('connection refused'); };
+    const { app } = buildFeatureServerApp({ catalog, store: dead, processMetrics: false });
+    const res = await app.inject({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ status: 'unavailable', onlineStore: 'memory', message: 'connection refused' });
+    await app.close();
+  });
+});
+
+describe('incremental and all-or-nothing materialization', () => {
+  test('only rows past the watermark are read; late rows win only if newer than what is stored', async () => {
+    const before = await dumpKeys(redis, prefix);
+    // driver_stats (created column): 1001 @ 14:00 (new); 1002 @ 12:30 arriving late (older than the
+    // stored 13:00: must not replace it); 1003 @ 11:00 arriving late (new key: written).
+    writeParquet(path.join(tmp.dir, 'driver_stats', 'part-2.parquet'), [
+      { name: 'driver_id', type: 'INT64', data: [1001, 1002, 1003] },
+      { name: 'event_timestamp', type: 'TIMESTAMP', data: [t('2024-01-01T14:00:00Z'), t('2024-01-01T12:30:00Z'), t('2024-01-01T11:00:00Z')] },
+      { name: 'created', type: 'TIMESTAMP', data: [t('2024-01-01T14:05:00Z'), t('2024-01-01T14:10:00Z'), t('2024-01-01T14:10:00Z')] },
+      { name: 'conv_rate', type: 'DOUBLE', data: [0.4, 0.9, 0.6] },
+      { name: 'acc_rate', type: 'FLOAT', data: [0.5, 0.5, 0.5] },
+      { name: 'avg_daily_trips', type: 'INT64', data: [40, 90, 60] },
+    ]);
+    // customer_profile (no created column): c-2 @ 12:00 is new; c-1 @ 10:00 is behind the watermark (11:30).
+    writeParquet(path.join(tmp.dir, 'customer_profile', 'data-2.parquet'), [
+      { name: 'customer_id', type: 'STRING', data: ['c-2', 'c-1'] },
+      { name: 'event_timestamp', type: 'TIMESTAMP', data: [t('2024-01-01T12:00:00Z'), t('2024-01-01T10:00:00Z')] },
+      { name: 'tier', type: 'STRING', data: ['silver', 'stale'] },
+      { name: 'is_active', type: 'BOOLEAN', data: [true, false] },
+      { name: 'lifetime_orders', type: 'INT32', data: [2, 0] },
+    ]);
+    const result = await materialize(catalog, store);
+    expect(result.views.map((v) => [v.view, v.mode, v.rowsRead, v.rowsNew, v.entitiesWritten])).toEqual([
+      ['driver_stats', 'incremental', 9, 3, 2],
+      ['customer_profile', 'incremental', 6, 1, 1],
+      ['pair_stats', 'incremental', 2, 0, 0],
+    ]);
+    const after = await dumpKeys(redis, prefix);
+    const k = `${prefix}fraud:`;
+    const changed = Object.keys(after).filter((key) => JSON.stringify(after[key]) !== JSON.stringify(before[key])).sort();
+    expect(changed).toEqual([
+      `${k}__watermark__:customer_profile`, `${k}__watermark__:driver_stats`,
+      `${k}customer_profile:c-2`, `${k}driver_stats:1001`, `${k}driver_stats:1003`,
+    ].sort());
+    expect(after[`${k}driver_stats:1001`]).toMatchObject({ conv_rate: 'f0.4', __ts: String(Date.parse('2024-01-01T14:00:00Z')) });
+    expect(after[`${k}driver_stats:1003`]).toMatchObject({ conv_rate: 'f0.6' });
+    expect(after[`${k}customer_profile:c-2`]).toMatchObject({ tier: 'ssilver' });
+    expect(await readWatermark(store, keyspaceFor(catalog), 'driver_stats')).toMatchObject({
+      eventTs: Date.parse('2024-01-01T14:00:00Z'), createdTs: Date.parse('2024-01-01T14:10:00Z'),
+    });
+  });
+
+  test('an unreadable Parquet file fails with its path; nothing is published and no watermark moves', async () => {
+    const before = await dumpKeys(redis, prefix);
+    // A valid new row in one view, a corrupt file in another: the run must publish neither.
+    writeParquet(path.join(tmp.dir, 'customer_profile', 'data-3.parquet'), [
+      { name: 'customer_id', type: 'STRING', data: ['c-9'] },
+      { name: 'event_timestamp', type: 'TIMESTAMP', data: [t('2024-01-01T15:00:00Z')] },
+      { name: 'tier', type: 'STRING', data: ['new'] },
+      { name: 'is_active', type: 'BOOLEAN', data: [true] },
+      { name: 'lifetime_orders', type: 'INT32', data: [1] },
+    ]);
+    const bad = path.join(tmp.dir, 'pair_stats', 'zz-corrupt.parquet');
+    fs.writeFileSync(bad, 'PAR1 this is not parquet at all PAR1');
+    await expect(materialize(catalog, store)).rejects.toThrow(`offline file ${bad}: is not a readable Parquet file`);
+    expect(await dumpKeys(redis, prefix)).toEqual(before);
+
+    // A file of the wrong type is refused the same way, naming file, row and column.
+    fs.rmSync(bad);
+    const wrong = path.join(tmp.dir, 'pair_stats', 'zz-wrong.parquet');
+    writeParquet(wrong, [
+      { name: 'driver_id', type: 'INT64', data: [1001, 1001] },
+      { name: 'customer_id', type: 'STRING', data: ['c-3', 'c-4'] },
+      { name: 'event_timestamp', type: 'TIMESTAMP', data: [t('2024-01-01T15:00:00Z'), t('2024-01-01T15:00:00Z')] },
+      { name: 'trips_together', type: 'STRING', data: ['1', 'many'] },
+    ]);
+    await expect(materialize(catalog, store)).rejects.toThrow(`offline file ${wrong}: row 0, column 'trips_together': expected int64, got "1" (string)`);
+    // And a file without a column.
+    fs.rmSync(wrong);
+    const lacking = path.join(tmp.dir, 'pair_stats', 'zz-lacking.parquet');
+    writeParquet(lacking, [{ name: 'driver_id', type: 'INT64', data: [1] }]);
+    await expect(materialize(catalog, store)).rejects.toThrow(`offline file ${lacking}: lacks column(s) 'customer_id', 'event_timestamp', 'trips_together'; it has driver_id`);
+    expect(await dumpKeys(redis, prefix)).toEqual(before);
+
+    fs.rmSync(lacking);
+    const ok = await materialize(catalog, store);
+    expect(ok.entitiesWritten).toBe(1);
+    expect((await dumpKeys(redis, prefix))[`${prefix}fraud:customer_profile:c-9`]).toMatchObject({ tier: 'snew' });
+  });
+
+  test('a changed view definition re-materializes that view in full; a dry run publishes nothing', async () => {
+    const changedCatalog = makeCatalog((doc) => { doc.featureViews[2].features.push({ name: 'rating', valueType: 'float64' }); });
+    writeParquet(path.join(tmp.dir, 'pair_stats', 'data.parquet'), [
+      { name: 'driver_id', type: 'INT64', data: [1001, 1002] },
+      { name: 'customer_id', type: 'STRING', data: ['c-1', 'c-1'] },
+      { name: 'event_timestamp', type: 'TIMESTAMP', data: [t('2024-01-01T08:00:00Z'), t('2024-01-01T08:00:00Z')] },
+      { name: 'trips_together', type: 'INT64', data: [5, 2] },
+      { name: 'rating', type: 'DOUBLE', data: [4.5, 3] },
+    ]);
+    const before = await dumpKeys(redis, prefix);
+    const dry = await materialize(changedCatalog, store, { dryRun: true, views: ['pair_stats'] });
+    expect(dry.published).toBe(false);
+    expect(dry.views[0]).toMatchObject({ mode: 'full', reason: 'view definition changed', entitiesWritten: 2 });
+    expect(await dumpKeys(redis, prefix)).toEqual(before);
+    await materialize(changedCatalog, store, { views: ['pair_stats'] });
+    expect((await dumpKeys(redis, prefix))[`${prefix}fraud:pair_stats:1001:c-1`]).toMatchObject({ rating: 'f4.5', trips_together: 'i5' });
+  });
+});
+
+describe('in-process memory store', () => {
+  test('same layout and answers as Redis', async () => {
+    const memCatalog = FeatureCatalog.fromObject(fixtureRegistry(tmp.dir, { type: 'memory' }));
+    const mem = new MemoryOnlineStore();
+    await materialize(memCatalog, mem);
+    const res = await new OnlineFeatureService(memCatalog, mem, { now: () => Date.parse('2024-01-01T15:00:00Z') }).getOnlineFeatures({ features: ['driver_stats:conv_rate', 'customer_profile:tier'], entities: { driver_id: [1001], customer_id: ['c-2'] } });
+    expect(res.results.slice(2).map((r) => r.values[0])).toEqual([0.4, 'silver']);
+    expect(mem.dump()['cdk-mlops:features:fraud:driver_stats:1001']).toMatchObject({ conv_rate: 'f0.4' });
+  });
+});
