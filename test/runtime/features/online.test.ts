@@ -260,7 +260,7 @@ describe('server endpoints', () => {
         body: JSON.stringify({ features: ['customer_profile:lifetime_orders'], entities: { customer_id: ['c-1'] } }),
       });
       expect(res.status).toBe(200);
-      expect((await res.json()).results[1]).toEqual({ values: [4], statuses: ['PRESENT'], event_timestamps: ['2024-01-01T11:30:00Z'] });
+      expect(((await res.json()) as { results: unknown[] }).results[1]).toEqual({ values: [4], statuses: ['PRESENT'], event_timestamps: ['2024-01-01T11:30:00Z'] });
     } finally {
       await server.close();
     }
