@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as YAML from 'yaml';
-import { InputError, describeValue } from '../runtime/errors';
 import { compareStrings, isObject } from './compare';
 import { RedactionRules } from './sensitive';
 import { DistFiles, JsonObject, JsonValue, Plane } from './types';
+import { InputError, describeValue } from '../runtime/errors';
 
 /** The pseudo-environment that holds files lying directly in the dist root. */
 export const ROOT_ENVIRONMENT = '(root)';
@@ -161,10 +161,9 @@ function parseTerraform(b: Builder, label: string, env: string, rest: string, by
         break;
       default:
         // moved / import / check / removed blocks, or whatever Terraform adds next.
-        if (Array.isArray(v)) v.forEach((c, i) => add(`${block}[${i}]`, block, c));
-        else if (isObject(v) && Object.values(v).every(isObject) && Object.keys(v).length > 0) {
+        if (Array.isArray(v)) {v.forEach((c, i) => add(`${block}[${i}]`, block, c));} else if (isObject(v) && Object.values(v).every(isObject) && Object.keys(v).length > 0) {
           for (const [name, cfg] of Object.entries(v)) add(`${block}.${name}`, block, cfg);
-        } else add(block, block, v);
+        } else {add(block, block, v);}
     }
   }
 }

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError } from '../runtime/errors';
 import { isIgnoredDistPath } from './snapshot';
 import { DistFiles } from './types';
+import { InputError } from '../runtime/errors';
 
 /**
  * Reads a dist tree from a folder: every regular file below it (symbolic links and the paths

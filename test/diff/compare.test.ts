@@ -1,4 +1,4 @@
-import { Redactor, compareResources, deepEqual, diffLines, formatPath, redactValue } from '../../src/diff';
+import { JsonValue, Redactor, compareResources, deepEqual, diffLines, formatPath, redactValue } from '../../src/diff';
 
 describe('compareResources: field-level changes', () => {
   test('reports added, removed and changed leaves with their paths, sorted by key', () => {
@@ -22,15 +22,31 @@ describe('compareResources: field-level changes', () => {
   });
 
   test('matches array elements by name, so an insertion does not shift the others', () => {
-    const before = { spec: { template: { spec: { containers: [
-      { name: 'serve', image: 'runtime:1', ports: [{ containerPort: 8080 }] },
-      { name: 'sidecar', image: 'envoy:1' },
-    ] } } } };
-    const after = { spec: { template: { spec: { containers: [
-      { name: 'init', image: 'busybox' },
-      { name: 'serve', image: 'runtime:2', ports: [{ containerPort: 8080 }, { containerPort: 9090 }] },
-      { name: 'sidecar', image: 'envoy:1' },
-    ] } } } };
+    const before: JsonValue = {
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              { name: 'serve', image: 'runtime:1', ports: [{ containerPort: 8080 }] },
+              { name: 'sidecar', image: 'envoy:1' },
+            ],
+          },
+        },
+      },
+    };
+    const after: JsonValue = {
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              { name: 'init', image: 'busybox' },
+              { name: 'serve', image: 'runtime:2', ports: [{ containerPort: 8080 }, { containerPort: 9090 }] },
+              { name: 'sidecar', image: 'envoy:1' },
+            ],
+          },
+        },
+      },
+    };
     expect(compareResources(before, after)).toEqual([
       { path: 'spec.template.spec.containers[name=init].image', action: 'add', after: 'busybox' },
       { path: 'spec.template.spec.containers[name=serve].image', action: 'change', before: 'runtime:1', after: 'runtime:2' },

@@ -1,6 +1,6 @@
-import { InputError } from '../../src/runtime/errors';
-import { DistDiff, EnvironmentDiff, Plane, ResourceDiff, diffDist, parseDist } from '../../src/diff';
 import { devTree, json, tree, yaml } from './fixtures';
+import { DistDiff, EnvironmentDiff, Plane, ResourceDiff, diffDist, parseDist } from '../../src/diff';
+import { InputError } from '../../src/runtime/errors';
 
 function env(d: DistDiff, name: string): EnvironmentDiff {
   const e = d.environments.find((x) => x.name === name);

@@ -53,15 +53,15 @@ function policy(actions: string[]): string {
 export function terraform(head: boolean): unknown {
   return {
     '//': { metadata: { backend: 'local', stackName: 'dev', version: '0.21.0' } },
-    terraform: { required_providers: { aws: { source: 'aws', version: '6.0.0' } }, backend: { local: { path: 'terraform.tfstate' } } },
-    provider: { aws: [{ region: 'eu-west-1', default_tags: [{ tags: { platform: 'ml' } }] }] },
-    variable: {
+    'terraform': { required_providers: { aws: { source: 'aws', version: '6.0.0' } }, backend: { local: { path: 'terraform.tfstate' } } },
+    'provider': { aws: [{ region: 'eu-west-1', default_tags: [{ tags: { platform: 'ml' } }] }] },
+    'variable': {
       db_password: { type: 'string', sensitive: true, default: head ? SECRETS.varHead : SECRETS.varBase },
       region: { type: 'string', default: head ? 'eu-west-2' : 'eu-west-1' },
     },
-    resource: {
+    'resource': {
       aws_s3_bucket: {
-        models: { '//': { metadata: { path: head ? 'dev/moved/models' : 'dev/models' } }, bucket: 'ml-dev-models', tags: head ? { env: 'dev', team: 'ml' } : { env: 'dev', owner: 'data' } },
+        models: { '//': { metadata: { path: head ? 'dev/moved/models' : 'dev/models' } }, 'bucket': 'ml-dev-models', 'tags': head ? { env: 'dev', team: 'ml' } : { env: 'dev', owner: 'data' } },
         ...(head ? {} : { logs: { bucket: 'ml-dev-logs' } }),
       },
       aws_iam_role: {
@@ -81,7 +81,7 @@ export function terraform(head: boolean): unknown {
         },
       } : {}),
     },
-    output: {
+    'output': {
       bucket: { value: '${aws_s3_bucket.models.bucket}' },
       redis_auth: { value: head ? SECRETS.redisOutHead : SECRETS.redisOutBase, sensitive: true },
       ...(head ? { queue_url: { value: '${aws_sqs_queue.retrain.url}' } } : {}),
@@ -103,7 +103,9 @@ export function kubernetes(head: boolean): unknown[] {
   const docs: unknown[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'serving', labels: { 'app.kubernetes.io/part-of': 'ml' } } },
     {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'fraud', namespace: 'serving' },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'fraud', namespace: 'serving' },
       spec: {
         replicas: head ? 3 : 2,
         template: {
@@ -116,11 +118,20 @@ export function kubernetes(head: boolean): unknown[] {
         },
       },
     },
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'serving' }, type: 'Opaque',
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'db', namespace: 'serving' },
+      type: 'Opaque',
       data: { password: head ? SECRETS.secretDataHead : SECRETS.secretDataBase },
-      ...(head ? { stringData: { apikey: SECRETS.stringDataNew } } : {}) },
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'serve-config', namespace: 'serving' },
-      data: { 'config.yaml': `model: fraud\nport: 8080\ndatabase:\n  user: app\n  password: ${head ? SECRETS.configPassHead : SECRETS.configPassBase}\nbatch: ${head ? 32 : 16}\nlog: info\n` } },
+      ...(head ? { stringData: { apikey: SECRETS.stringDataNew } } : {}),
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'serve-config', namespace: 'serving' },
+      data: { 'config.yaml': `model: fraud\nport: 8080\ndatabase:\n  user: app\n  password: ${head ? SECRETS.configPassHead : SECRETS.configPassBase}\nbatch: ${head ? 32 : 16}\nlog: info\n` },
+    },
   ];
   if (head) docs.push({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'fraud', namespace: 'serving' }, spec: { minReplicas: 2, maxReplicas: 10 } });
   else docs.push({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'retrain', namespace: 'serving' }, spec: { schedule: '0 3 * * *' } });
