@@ -161,17 +161,21 @@ SELECT * EXCLUDE (__rank) FROM (
       }
     }
 
-    const select: string[] = ['e.* EXCLUDE (__entity_row)'];
     const joins: string[] = [];
+    const fresh = new Map<string, string>();
     groups.forEach((g, i) => {
       const alias = `f${i}`;
       const ttl = g.view.definition.ttlSeconds;
-      const fresh = ttl === undefined ? `${alias}.__ts IS NOT NULL` : `e.${quoteIdent(tsColumn)} - ${alias}.__ts <= INTERVAL '${ttl}' SECOND`;
-      for (const f of g.features) select.push(`CASE WHEN ${fresh} THEN ${alias}.${quoteIdent(f.feature)} END AS ${quoteIdent(f.outputName)}`);
+      fresh.set(g.view.name, ttl === undefined ? `${alias}.__ts IS NOT NULL` : `e.${quoteIdent(tsColumn)} - ${alias}.__ts <= INTERVAL '${ttl}' SECOND`);
       const on = g.view.joinKeys.map((k) => `e.${quoteIdent(k.name)} = ${alias}.${quoteIdent(k.name)}`);
       on.push(`e.${quoteIdent(tsColumn)} >= ${alias}.__ts`);
       joins.push(`ASOF LEFT JOIN __fv_${i} ${alias} ON ${on.join(' AND ')}`);
     });
+    // Features in the order requested.
+    const select = ['e.* EXCLUDE (__entity_row)', ...features.map((f) => {
+      const alias = `f${groups.findIndex((g) => g.view === f.view)}`;
+      return `CASE WHEN ${fresh.get(f.view.name)} THEN ${alias}.${quoteIdent(f.feature)} END AS ${quoteIdent(f.outputName)}`;
+    })];
     const query = `SELECT ${select.join(', ')} FROM __entities e ${joins.join(' ')} ORDER BY e.__entity_row`;
 
     let output: string | undefined;
@@ -226,7 +230,6 @@ export function athenaTrainingSetSql(catalog: FeatureCatalog, options: AthenaTra
   const groups = groupByView(features);
   const ts = quoteIdent(options.timestampColumn ?? 'event_timestamp');
   const ctes: string[] = [`entity_df AS (\n  SELECT e.*, row_number() OVER () AS "__entity_row"\n  FROM ${quoteIdent(m[1])}.${quoteIdent(m[2])} e\n)`];
-  const select: string[] = ['e.*'];
   const joins: string[] = [];
   for (const g of groups) {
     const d = g.view.definition;
@@ -252,9 +255,12 @@ export function athenaTrainingSetSql(catalog: FeatureCatalog, options: AthenaTra
   ) ranked
   WHERE "__rank" = 1
 )`);
-    for (const f of g.features) select.push(`${name}.${quoteIdent(f.feature)} AS ${quoteIdent(f.outputName)}`);
     joins.push(`LEFT JOIN ${name} ON ${name}."__entity_row" = e."__entity_row"`);
   }
+  const select = ['e.*', ...features.map((f) => {
+    const name = quoteIdent(`${f.view.name}__latest`);
+    return `${name}.${quoteIdent(f.feature)} AS ${quoteIdent(f.outputName)}`;
+  })];
   return [
     `-- Point-in-time-correct training set (cdk-mlops features build-training-set --emit-athena-sql).`,
     `-- Features: ${features.map((f) => `${f.view.name}:${f.feature}`).join(', ')}`,
