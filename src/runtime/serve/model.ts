@@ -1,0 +1,175 @@
+import * as ort from 'onnxruntime-node';
+import type { ServeBatchingConfig } from '../config/serve';
+import type { Logger } from '../log';
+import { DynamicBatcher, RunTensor } from './batcher';
+import { ORT_TYPE, TensorData, allocate } from './datatypes';
+import type { ServeMetrics } from './metrics';
+import type { ParsedInput, ParsedRequest } from './request';
+import type { OutputTensor } from './response';
+import { GraphSignature, readSignature } from './signature';
+import type { ModelManifest, ModelRegistryClient, VersionRef } from '../registry/types';
+
+/** What a model is loaded with. */
+export interface ServedModelOptions {
+  readonly name: string;
+  readonly variant: string;
+  readonly batching: ServeBatchingConfig;
+  readonly intraOpThreads: number;
+  readonly metrics: ServeMetrics;
+  readonly logger: Logger;
+}
+
+/** Options of the onnxruntime session: small models, many concurrent requests, no spinning threads. */
+export function sessionOptions(intraOpThreads: number): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    executionProviders: ['cpu'],
+  };
+}
+
+/**
+ * One loaded, warmed version of a model: its onnxruntime session, graph signature, manifest
+ * and (when the graph allows it and the config asks for it) its dynamic batcher.
+ * Requests hold it with `acquire`/`release`; `retire` waits for them before releasing the
+ * session, so a hot reload never fails a request in flight.
+ */
+export class ServedModel {
+  /**
+   * Loads one model version from the registry: resolves the version (number or alias), reads
+   * the artefact (the registry verifies its sha256 against the manifest, throwing on mismatch
+   * before anything reaches onnxruntime), creates the session, reads the signature and warms it.
+   */
+  public static async load(registry: ModelRegistryClient, ref: VersionRef, options: ServedModelOptions): Promise<ServedModel> {
+    const start = process.hrtime.bigint();
+    const { manifest, artefact } = await registry.load(options.name, ref);
+    const session = await ort.InferenceSession.create(artefact, sessionOptions(options.intraOpThreads));
+    let model: ServedModel;
+    try {
+      const signature = readSignature(session);
+      const declared = manifest.signature?.inputs?.map((i) => i.name) ?? [];
+      const actual = signature.inputs.map((i) => i.name);
+      if (declared.length && declared.join(',') !== actual.join(',')) {
+        options.logger.warn({ model: options.name, version: manifest.version, declared, actual }, `the manifest of model '${options.name}' version ${manifest.version} lists inputs ${declared.join(', ')} but the ONNX graph takes ${actual.join(', ')}; serving the graph's`);
+      }
+      model = new ServedModel(options.name, manifest.version, options.variant, manifest, signature, session, options);
+      await model.warm();
+      model.loadedIn = Number(process.hrtime.bigint() - start) / 1e9;
+      options.metrics.modelLoadSeconds.set(model.labels, model.loadedIn);
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
+    return model;
+  }
+
+  public readonly labels: { readonly model: string; readonly version: string; readonly variant: string };
+  public readonly batcher: DynamicBatcher | undefined;
+  private inflight = 0;
+  private drained: (() => void) | undefined;
+  private released = false;
+  private loadedIn = 0;
+
+  constructor(
+    public readonly name: string,
+    public readonly version: number,
+    public readonly variant: string,
+    public readonly manifest: ModelManifest,
+    public readonly signature: GraphSignature,
+    private readonly session: ort.InferenceSession,
+    private readonly options: ServedModelOptions,
+  ) {
+    this.labels = { model: name, version: String(version), variant };
+    const { batching, logger, metrics } = options;
+    if (batching.enabled && signature.batchable) {
+      this.batcher = new DynamicBatcher(batching, (inputs, rows) => this.runOnce(inputs, rows), {
+        onQueueDepth: (depth) => metrics.queueDepth.set(this.labels, depth),
+        onDisabled: (reason) => logger.warn({ model: name, version }, `dynamic batching switched off for model '${name}' version ${version}: ${reason}`),
+      });
+      logger.info({ model: name, version, maxBatchSize: batching.maxBatchSize, maxQueueDelayMs: batching.maxQueueDelayMs }, `dynamic batching on for model '${name}' version ${version}`);
+    } else if (batching.enabled) {
+      logger.info({ model: name, version }, `dynamic batching off for model '${name}' version ${version}: ${signature.notBatchableReason}`);
+    }
+  }
+
+  /** Seconds the load (fetch, verify, session, warm-up) took. */
+  public get loadSeconds(): number {
+    return this.loadedIn;
+  }
+
+  /** Marks a request in flight on this version. */
+  public acquire(): void {
+    this.inflight++;
+  }
+
+  /** Ends a request begun with `acquire`. */
+  public release(): void {
+    this.inflight--;
+    if (this.inflight === 0 && this.drained) this.drained();
+  }
+
+  /** Requests in flight. */
+  public get inFlight(): number {
+    return this.inflight;
+  }
+
+  /** Runs a validated request (through the batcher when batching is on); returns the outputs asked for. */
+  public async infer(request: ParsedRequest): Promise<OutputTensor[]> {
+    const out = this.batcher
+      ? await this.batcher.submit(request.inputs, request.rows)
+      : await this.runOnce(request.inputs, request.rows, request.outputs);
+    const names = request.outputs ?? this.signature.outputs.map((o) => o.name);
+    return names.map((name) => {
+      const t = out[name];
+      if (!t) throw new Error(`model '${this.name}' version ${this.version} returned no output '${name}'`);
+      const spec = this.signature.outputs.find((o) => o.name === name)!;
+      return { name, datatype: spec.datatype, dims: Array.from(t.dims), data: t.data };
+    });
+  }
+
+  /** One `session.run`, timed and counted. */
+  private async runOnce(inputs: readonly ParsedInput[], rows: number, outputs?: readonly string[]): Promise<Record<string, RunTensor>> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const i of inputs) feeds[i.name] = new ort.Tensor(ORT_TYPE[i.datatype], i.data as ort.Tensor.DataType, i.dims);
+    const start = process.hrtime.bigint();
+    const result = outputs ? await this.session.run(feeds, outputs as string[]) : await this.session.run(feeds);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    this.options.metrics.inferenceDuration.observe(this.labels, seconds);
+    this.options.metrics.batchSize.observe(this.labels, rows);
+    const out: Record<string, RunTensor> = {};
+    for (const [name, value] of Object.entries(result)) {
+      const t = value as ort.Tensor;
+      out[name] = { dims: t.dims, data: t.data as TensorData };
+    }
+    return out;
+  }
+
+  /** Runs the model once on zeros (dynamic axes as 1), so the first real request is not the slow one. */
+  public async warm(): Promise<void> {
+    const inputs: ParsedInput[] = this.signature.inputs.map((spec) => {
+      const dims = spec.shapeKnown ? spec.dims.map((d) => (typeof d === 'number' ? d : 1)) : [1];
+      const count = dims.reduce((a, b) => a * b, 1);
+      return { name: spec.name, datatype: spec.datatype, dims, data: allocate(spec.datatype, count) };
+    });
+    await this.runOnce(inputs, 1);
+  }
+
+  /**
+   * Stops this version: waits until no request holds it and its batch queue is empty, then
+   * releases the onnxruntime session. Idempotent.
+   */
+  public async retire(): Promise<void> {
+    if (this.inflight > 0) await new Promise<void>((resolve) => { this.drained = resolve; });
+    await this.batcher?.idle();
+    if (this.released) return;
+    this.released = true;
+    await this.session.release();
+  }
+}
+
+/** Loads one model version from the registry (see `ServedModel.load`). */
+export function loadServedModel(registry: ModelRegistryClient, ref: VersionRef, options: ServedModelOptions): Promise<ServedModel> {
+  return ServedModel.load(registry, ref, options);
+}
