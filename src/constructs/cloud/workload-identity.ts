@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { EksPodIdentityAssociation, IamRole, IamRolePolicy, Lazy } from './cdktf';
+import { EksPodIdentityAssociation, IamRole, IamRolePolicy } from './cdktf';
 
 /** One IAM policy statement. */
 export interface PolicyStatement {
@@ -64,12 +64,13 @@ export class WorkloadRole extends Construct {
   /** Adds a statement to the role's inline policy. */
   public addToPolicy(statement: PolicyStatement): void {
     this.statements.push(statement);
+    // Rendered eagerly on every grant (statements are few): a lazy token would cost a captured
+    // stack trace per role at synth.
+    const document = JSON.stringify({ Version: '2012-10-17', Statement: this.statements });
     if (!this.policy) {
-      this.policy = new IamRolePolicy(this, 'policy', {
-        name: 'least-privilege',
-        role: this.role.name,
-        policy: Lazy.stringValue({ produce: () => JSON.stringify({ Version: '2012-10-17', Statement: this.statements }) }),
-      });
+      this.policy = new IamRolePolicy(this, 'policy', { name: 'least-privilege', role: this.role.name, policy: document });
+    } else {
+      this.policy.policy = document;
     }
   }
 
