@@ -120,6 +120,8 @@ export interface Workload {
   readonly namespace: string;
   readonly serviceAccountName: string;
   readonly serviceAccount: k8s.KubeServiceAccount;
+  /** Whether its pods get a Kubernetes API token. */
+  readonly automountToken: boolean;
   readonly role: WorkloadRole;
   /** Labels to select the workload's pods (for NetworkPolicies). */
   readonly selector: Record<string, string>;
@@ -135,6 +137,12 @@ export interface AddWorkloadOptions {
    * @default false
    */
   readonly automountToken?: boolean;
+  /**
+   * Why the workload needs the API (annotation `cdk-mlops.io/api-access`, required by the
+   * K8S-SERVICE-ACCOUNT-TOKEN policy rule when the token is mounted).
+   * @default 'the workload calls the Kubernetes API'
+   */
+  readonly apiAccessReason?: string;
 }
 
 /** An inventory entry in platform.json. */
@@ -416,9 +424,15 @@ export class MlPlatform extends Construct {
     if (this.workloads.has(key)) throw new Error(`workload '${key}' is defined twice`);
     const scope = this.clusterScope(owner, options.chart.node.id.replace(/^k8s-/, ''));
     const selector = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': `${this.platformName}-${name}` };
+    const automountToken = options.automountToken ?? false;
     const serviceAccount = new k8s.KubeServiceAccount(scope, `${name}-sa`, {
-      metadata: { name, namespace, labels: { ...this.labels, ...selector } },
-      automountServiceAccountToken: options.automountToken ?? false,
+      metadata: {
+        name,
+        namespace,
+        labels: { ...this.labels, ...selector },
+        annotations: automountToken ? { 'cdk-mlops.io/api-access': options.apiAccessReason ?? 'the workload calls the Kubernetes API' } : undefined,
+      },
+      automountServiceAccountToken: automountToken,
     });
     const role = new WorkloadRole(this.cloudScope(owner), `${name}-role`, {
       roleName: this.resourceName(64, options.part, name),
@@ -428,7 +442,7 @@ export class MlPlatform extends Construct {
       namespace,
       serviceAccountName: name,
     });
-    const w: Workload = { name, namespace, serviceAccountName: name, serviceAccount, role, selector };
+    const w: Workload = { name, namespace, serviceAccountName: name, serviceAccount, automountToken, role, selector };
     this.workloads.set(key, w);
     return w;
   }
