@@ -1,4 +1,4 @@
-import { JSON_SEGMENT, PathSegment, byName, formatPath, index, key } from './path';
+import { JSON_SEGMENT, PathSegment, formatPath, index, key, match } from './path';
 import { Redactor, SENSITIVE_VALUE, scrubPair, scrubString } from './sensitive';
 import { Action, FieldChange, JsonObject, JsonValue } from './types';
 
@@ -38,14 +38,55 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The `name` of every element when all elements are objects with distinct string names. */
-function names(arr: readonly JsonValue[]): string[] | undefined {
-  const out: string[] = [];
-  for (const el of arr) {
-    if (!isObject(el) || typeof el.name !== 'string') return undefined;
-    out.push(el.name);
+const str = (el: JsonValue, f: string): string | undefined => (isObject(el) && typeof el[f] === 'string' ? el[f] as string : undefined);
+
+function unique(arrays: readonly (readonly JsonValue[])[], fields: readonly string[]): boolean {
+  return arrays.every((arr) => new Set(arr.map((el) => JSON.stringify(fields.map((f) => str(el, f) ?? '')))).size === arr.length);
+}
+
+/**
+ * The fields that tell the elements of arrays of objects apart, the same in every array given:
+ * `name` when every element has a distinct one; else `kind`/`namespace` with `name` (a list
+ * of Kubernetes objects, of capabilities); else `key`, else `id`. `undefined` when none does:
+ * the elements are then matched by index.
+ */
+export function matchFields(arrays: readonly (readonly JsonValue[])[]): readonly string[] | undefined {
+  const all = arrays.flat();
+  if (all.length === 0) return undefined;
+  const every = (f: string): boolean => all.every((el) => str(el, f) !== undefined);
+  if (every('name')) {
+    if (unique(arrays, ['name'])) return ['name'];
+    const fields = [
+      ...(every('kind') ? ['kind'] : []),
+      ...(all.some((el) => str(el, 'namespace') !== undefined) ? ['namespace'] : []),
+      'name',
+    ];
+    if (fields.length > 1 && unique(arrays, fields)) return fields;
   }
-  return new Set(out).size === out.length ? out : undefined;
+  for (const f of ['key', 'id']) if (every(f) && unique(arrays, [f])) return [f];
+  return undefined;
+}
+
+/** The path segment of an element matched by `fields` (fields it lacks are left out). */
+function matchSegment(el: JsonValue, fields: readonly string[]): PathSegment {
+  return match(fields.flatMap((f) => {
+    const v = str(el, f);
+    return v === undefined ? [] : [[f, v] as const];
+  }));
+}
+
+/** The matching key of an element (all fields, missing ones empty). */
+const matchKey = (el: JsonValue, fields: readonly string[]): string => JSON.stringify(fields.map((f) => str(el, f) ?? ''));
+
+/**
+ * A readable label of an element matched by `fields`: `fraud`, `ModelEndpoint fraud`,
+ * `Deployment serving/fraud`.
+ */
+export function matchLabel(el: JsonValue, fields: readonly string[]): string {
+  if (fields.length === 1) return str(el, fields[0]) ?? '';
+  const kind = fields.includes('kind') ? `${str(el, 'kind')} ` : '';
+  const ns = str(el, 'namespace');
+  return `${kind}${ns ? `${ns}/` : ''}${str(el, 'name')}`;
 }
 
 /** True when no element is an object or an array: such arrays are compared as one value. */
@@ -77,8 +118,8 @@ export function redactValue(value: JsonValue, redactor: Redactor, path: readonly
       if (value.length > 0 && redactor.isSensitiveLeaf(path, value)) return SENSITIVE_VALUE;
       return value.map((el) => (typeof el === 'string' ? showString(el, redactor, path) : el));
     }
-    const n = names(value);
-    return value.map((el, i) => redactValue(el, redactor, [...path, n ? byName(n[i]) : index(i)]));
+    const fields = matchFields([value]);
+    return value.map((el, i) => redactValue(el, redactor, [...path, fields ? matchSegment(el, fields) : index(i)]));
   }
   if (isObject(value)) {
     const out: JsonObject = {};
@@ -139,18 +180,20 @@ class Comparer {
       this.leaf(path, 'change', a, b);
       return;
     }
-    const na = names(a);
-    const nb = names(b);
-    if (na && nb) {
-      const byA = new Map(na.map((n, i) => [n, a[i]]));
-      const byB = new Map(nb.map((n, i) => [n, b[i]]));
-      const common = new Set(na.filter((n) => byB.has(n)));
-      const orderA = na.filter((n) => common.has(n));
-      const orderB = nb.filter((n) => common.has(n));
-      if (orderA.some((n, i) => n !== orderB[i])) {
-        this.out.push({ path: formatPath(path), action: 'change', before: orderA, after: orderB, note: 'order changed' });
+    const fields = matchFields([a, b]);
+    if (fields) {
+      const byA = new Map(a.map((el) => [matchKey(el, fields), el]));
+      const byB = new Map(b.map((el) => [matchKey(el, fields), el]));
+      const label = (k: string): string => matchLabel((byB.get(k) ?? byA.get(k))!, fields);
+      const orderA = [...byA.keys()].filter((k) => byB.has(k));
+      const orderB = [...byB.keys()].filter((k) => byA.has(k));
+      if (orderA.some((k, i) => k !== orderB[i])) {
+        this.out.push({ path: formatPath(path), action: 'change', before: orderA.map(label), after: orderB.map(label), note: 'order changed' });
       }
-      for (const n of [...new Set([...na, ...nb])].sort(compareStrings)) this.compare(byA.get(n), byB.get(n), [...path, byName(n)]);
+      const segments = new Map<string, PathSegment>();
+      for (const el of [...a, ...b]) segments.set(matchKey(el, fields), matchSegment(el, fields));
+      const keys = [...segments.keys()].sort((x, y) => compareStrings(formatPath([segments.get(x)!]), formatPath([segments.get(y)!])));
+      for (const k of keys) this.compare(byA.get(k), byB.get(k), [...path, segments.get(k)!]);
       return;
     }
     const len = Math.max(a.length, b.length);
@@ -164,15 +207,17 @@ class Comparer {
       return;
     }
     if (isObject(v) && Object.keys(v).length > 0) {
-      // An element matched by name already shows its name in the path.
+      // An element matched by its name (or kind and name...) already shows them in the path.
       const last = path[path.length - 1];
-      const keys = Object.keys(v).filter((k) => k !== 'name' || last?.kind !== 'name' || Object.keys(v).length === 1);
+      const shown = last?.kind === 'match' ? new Set(last.by.map(([f]) => f)) : new Set<string>();
+      const rest = Object.keys(v).filter((k) => !shown.has(k));
+      const keys = rest.length > 0 ? rest : Object.keys(v);
       for (const k of keys.sort(compareStrings)) this.flatten(v[k], [...path, key(k)], action);
       return;
     }
     if (Array.isArray(v) && v.length > 0 && !isScalarArray(v)) {
-      const n = names(v);
-      v.forEach((el, i) => this.flatten(el, [...path, n ? byName(n[i]) : index(i)], action));
+      const fields = matchFields([v]);
+      v.forEach((el, i) => this.flatten(el, [...path, fields ? matchSegment(el, fields) : index(i)], action));
       return;
     }
     if (action === 'add') this.leaf(path, 'add', undefined, v);
@@ -209,9 +254,9 @@ class Comparer {
 
 /**
  * The field-level changes from `before` to `after` (two versions of one resource), in a
- * stable order: object keys sorted, elements of arrays of named objects matched by `name`
- * (sorted by name), other arrays of objects by index, arrays of plain values compared
- * whole. Values that `redactor` marks sensitive are never part of the result.
+ * stable order: object keys sorted, elements of arrays of objects matched by what identifies
+ * them (see {@link matchFields}: `name` first) and sorted by it, other arrays of objects by
+ * index, arrays of plain values compared whole (arrays of texts element by element). Values that `redactor` marks sensitive are never part of the result.
  */
 export function compareResources(before: JsonValue, after: JsonValue, redactor: Redactor = Redactor.DEFAULT): FieldChange[] {
   const c = new Comparer(redactor);

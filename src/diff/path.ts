@@ -2,7 +2,8 @@
 export type PathSegment =
   | { readonly kind: 'key'; readonly key: string }
   | { readonly kind: 'index'; readonly index: number }
-  | { readonly kind: 'name'; readonly name: string }
+  /** An element of an array of objects, matched by the fields that identify it (`[name=serve]`). */
+  | { readonly kind: 'match'; readonly by: readonly (readonly [field: string, value: string])[] }
   | { readonly kind: 'json' };
 
 /** @internal */
@@ -10,15 +11,16 @@ export const key = (k: string): PathSegment => ({ kind: 'key', key: k });
 /** @internal */
 export const index = (i: number): PathSegment => ({ kind: 'index', index: i });
 /** @internal */
-export const byName = (n: string): PathSegment => ({ kind: 'name', name: n });
+export const match = (by: readonly (readonly [string, string])[]): PathSegment => ({ kind: 'match', by });
 /** @internal */
 export const JSON_SEGMENT: PathSegment = { kind: 'json' };
 
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-const PLAIN_NAME = /^[^\]\["\s]+$/;
+const PLAIN_VALUE = /^[^\]\["\s,=]+$/;
 
 /**
  * Formats a path the way the diff prints it: `spec.template.spec.containers[name=serve].image`,
+ * `objects[kind=Deployment,namespace=serving,name=fraud].file`,
  * `metadata.labels["app.kubernetes.io/name"]`, `ingress[0].from_port`,
  * `assume_role_policy(json).Statement[0].Effect`.
  */
@@ -33,8 +35,8 @@ export function formatPath(path: readonly PathSegment[]): string {
       case 'index':
         out += `[${seg.index}]`;
         break;
-      case 'name':
-        out += PLAIN_NAME.test(seg.name) ? `[name=${seg.name}]` : `[name=${JSON.stringify(seg.name)}]`;
+      case 'match':
+        out += `[${seg.by.map(([f, v]) => `${f}=${PLAIN_VALUE.test(v) ? v : JSON.stringify(v)}`).join(',')}]`;
         break;
       case 'json':
         out += '(json)';

@@ -14,7 +14,7 @@ export const SENSITIVE_CHANGED = '(sensitive value changed)';
  * `private_key`, `token`, `client_secret`, `access_key`, `credentials`, `set_sensitive`, ...
  * (`author`, `authority`, `tokenizer` are not).
  */
-export const SENSITIVE_KEY = /passw(?:or)?d|passphrase|secret|token(?!iz)|private_?key|auth(?!or(?!iz))|credential|api_?key|access_?key|sensitive|connection_?string|kubeconfig/i;
+export const SENSITIVE_KEY = /passw(?:or)?d|passphrase|secret|token(?!iz)|private_?key|auth(?!or(?!iz))|credential|api_?key|access_?key|sensitive|connection_?string|kubeconfig|plaintext/i;
 
 /**
  * Keys that name or point at a secret without holding it (`secretName`, `secretKeyRef`,
@@ -22,6 +22,12 @@ export const SENSITIVE_KEY = /passw(?:or)?d|passphrase|secret|token(?!iz)|privat
  * sensitive key above them does not hide them.
  */
 const REFERENCE_KEY = /(?:^|_)(?:arn|id|ids|name|names|ref|refs|from|type|mode|version|enabled|length|ttl)$|[a-z0-9](?:Arn|ARN|Id|ID|Ids|Name|Names|Ref|Refs|From|Type|Mode|Version|Enabled|Length|Ttl)$/;
+
+/**
+ * Settings whose names look sensitive but that hold none: `http_tokens` (IMDSv2 on a launch
+ * template: `required`), `serviceAccountToken` (a projected volume source: audience, expiry, path).
+ */
+const NOT_SENSITIVE_KEYS = new Set(['http_tokens', 'serviceAccountToken']);
 
 /** A key path (from the root of a resource) that a redaction rule applies to. */
 export type KeyPath = readonly string[];
@@ -38,6 +44,11 @@ export interface RedactionRules {
    * `data` and `stringData`).
    */
   readonly sensitiveEntries?: readonly KeyPath[];
+  /**
+   * Keys that only name or point at secrets in this kind of resource (an ExternalSecret's
+   * `secretKey`): the key-name rule does not hide them.
+   */
+  readonly referenceKeys?: readonly string[];
 }
 
 function startsWith(path: readonly PathSegment[], prefix: KeyPath): boolean {
@@ -49,8 +60,8 @@ function startsWith(path: readonly PathSegment[], prefix: KeyPath): boolean {
   return true;
 }
 
-function isReferenceKey(k: string, path: readonly PathSegment[], i: number): boolean {
-  if (REFERENCE_KEY.test(k)) return true;
+function isReferenceKey(k: string, path: readonly PathSegment[], i: number, extra: ReadonlySet<string>): boolean {
+  if (REFERENCE_KEY.test(k) || NOT_SENSITIVE_KEYS.has(k) || extra.has(k)) return true;
   // A Kubernetes volume (or projected volume source) of type `secret` only points at a Secret.
   if (k === 'secret') {
     for (let j = 0; j < i; j++) {
@@ -63,18 +74,20 @@ function isReferenceKey(k: string, path: readonly PathSegment[], i: number): boo
 
 /**
  * The key-name rule: walking from the leaf towards the root, the first key that either
- * points at a secret (reference) or names one decides. `{ name: X, value: ... }` pairs
- * (Kubernetes `env`, ECS `environment`, Helm `set`) count as a key named X for `value`.
+ * points at a secret (reference) or names one decides. `{ name: X, value: ... }` and
+ * `{ key: X, value: ... }` pairs (Kubernetes `env`, ECS `environment`, Helm `set`, tags)
+ * count as a key named X for `value`.
  */
-export function sensitiveByKey(path: readonly PathSegment[]): boolean {
+export function sensitiveByKey(path: readonly PathSegment[], referenceKeys: ReadonlySet<string> = new Set()): boolean {
   for (let i = path.length - 1; i >= 0; i--) {
     const seg = path[i];
     if (seg.kind === 'key') {
-      if (isReferenceKey(seg.key, path, i)) return false;
+      if (isReferenceKey(seg.key, path, i, referenceKeys)) return false;
       if (SENSITIVE_KEY.test(seg.key)) return true;
-    } else if (seg.kind === 'name') {
+    } else if (seg.kind === 'match' && i === path.length - 2) {
       const next = path[i + 1];
-      if (i === path.length - 2 && next.kind === 'key' && next.key === 'value' && SENSITIVE_KEY.test(seg.name)) return true;
+      const name = seg.by.find(([f]) => f === 'name' || f === 'key')?.[1];
+      if (next.kind === 'key' && next.key === 'value' && name !== undefined && SENSITIVE_KEY.test(name)) return true;
     }
   }
   return false;
@@ -87,11 +100,15 @@ export class Redactor {
 
   private readonly opaque: KeyPath[];
   private readonly entries: KeyPath[];
+  private readonly referenceKeys: ReadonlySet<string>;
 
   /** Combines the rules of both sides of a resource: a value sensitive on either side is hidden on both. */
   constructor(rules: readonly (RedactionRules | undefined)[]) {
     this.opaque = rules.flatMap((r) => r?.opaque ?? []);
     this.entries = rules.flatMap((r) => r?.sensitiveEntries ?? []);
+    // A key counts as a reference only when both sides say so.
+    const sets = rules.map((r) => new Set(r?.referenceKeys ?? []));
+    this.referenceKeys = new Set(sets.length === 0 ? [] : [...sets[0]].filter((k) => sets.every((x) => x.has(k))));
   }
 
   /** True when the value at `path` must be hidden as a whole, structure included. */
@@ -105,7 +122,7 @@ export class Redactor {
     if (this.entries.some((p) => path.length > p.length && startsWith(path, p))) return true;
     // A boolean is a setting (`automountServiceAccountToken: false`), never a secret.
     if (typeof value === 'boolean' || value === undefined) return false;
-    return sensitiveByKey(path);
+    return sensitiveByKey(path, this.referenceKeys);
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as YAML from 'yaml';
-import { compareStrings, isObject } from './compare';
+import { compareStrings, isObject, matchFields, matchLabel } from './compare';
 import { RedactionRules } from './sensitive';
 import { DistFiles, JsonObject, JsonValue, Plane } from './types';
 import { InputError, describeValue } from '../runtime/errors';
@@ -97,6 +97,27 @@ function stripComments(v: JsonValue): JsonValue {
   return v;
 }
 
+/**
+ * Attributes that the providers mark sensitive and whose names do not say so (the key-name
+ * rule covers `password`, `auth_token`, `secret_string`, `private_key`, ...).
+ */
+function terraformRedaction(type: string, cfg: JsonValue): RedactionRules | undefined {
+  switch (type) {
+    case 'aws_ssm_parameter':
+      return { opaque: [['value']] };
+    case 'kubernetes_secret':
+    case 'kubernetes_secret_v1':
+      return { sensitiveEntries: [['data'], ['binary_data']] };
+    case 'kubernetes_manifest':
+      if (isObject(cfg) && isObject(cfg.manifest) && cfg.manifest.kind === 'Secret') {
+        return { sensitiveEntries: [['manifest', 'data'], ['manifest', 'stringData']] };
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
 function parseTerraform(b: Builder, label: string, env: string, rest: string, bytes: Uint8Array): void {
   const file = `${env}/${rest}`;
   let doc: JsonValue;
@@ -126,7 +147,8 @@ function parseTerraform(b: Builder, label: string, env: string, rest: string, by
         for (const [rtype, byName] of entries(block, v)) {
           for (const [name, cfg] of entries(`${block}.${rtype}`, byName)) {
             const addr = block === 'data' ? `data.${rtype}.${name}` : `${rtype}.${name}`;
-            add(addr, `${block}:${rtype}`, cfg, block === 'resource' ? { managed: true } : {});
+            const redaction = block === 'resource' ? terraformRedaction(rtype, cfg) : undefined;
+            add(addr, `${block}:${rtype}`, cfg, { ...(block === 'resource' ? { managed: true } : {}), ...(redaction ? { redaction } : {}) });
           }
         }
         break;
@@ -198,6 +220,8 @@ function kubernetesItem(doc: JsonValue, where: string): { id: string; type: stri
   let redaction: RedactionRules | undefined;
   if (group === '' && kind === 'Secret') redaction = { sensitiveEntries: [['data'], ['stringData']] };
   if (group === 'bitnami.com' && kind === 'SealedSecret') redaction = { sensitiveEntries: [['spec', 'encryptedData']] };
+  // External Secrets objects name the secrets they fetch; they hold none.
+  if (group === 'external-secrets.io' && /^(Cluster)?ExternalSecret$|^PushSecret$/.test(kind)) redaction = { referenceKeys: ['secretKey', 'secretStoreRef'] };
   return { id: `${type} ${ns ? `${ns}/` : ''}${metadata.name}`, type, ...(redaction ? { redaction } : {}) };
 }
 
@@ -232,11 +256,11 @@ function parseInventory(b: Builder, label: string, env: string, rest: string, by
   if (!isObject(doc)) throw new InputError(`${label}/${file}`, `holds ${describeValue(doc)}; expected a JSON object`);
   b.plane('inventory');
   for (const [section, v] of Object.entries(doc)) {
-    // A list of named entries, or a map of entries, is one resource per entry.
-    if (Array.isArray(v) && v.length > 0 && v.every((x) => isObject(x) && (typeof x.name === 'string' || typeof x.id === 'string'))) {
-      const ids = v.map((x) => String((x as JsonObject).name ?? (x as JsonObject).id));
-      if (new Set(ids).size === ids.length) {
-        v.forEach((x, i) => b.add('inventory', { id: `${section}/${ids[i]}`, type: section, file, value: x }));
+    // A list of identifiable entries, or a map of entries, is one resource per entry.
+    if (Array.isArray(v) && v.length > 0 && v.every(isObject)) {
+      const fields = matchFields([v]);
+      if (fields) {
+        v.forEach((x) => b.add('inventory', { id: `${section}/${matchLabel(x, fields)}`, type: section, file, value: x }));
         continue;
       }
     }

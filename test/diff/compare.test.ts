@@ -66,6 +66,22 @@ describe('compareResources: field-level changes', () => {
     ]);
   });
 
+  test('lists of objects named the same in several kinds or namespaces are matched by kind, namespace and name', () => {
+    const obj = (kind: string, name: string, file: string): JsonValue => ({ kind, namespace: 'serving', name, file });
+    const before = { objects: [obj('Deployment', 'fraud', 'a.yaml'), obj('Service', 'fraud', 'a.yaml')] };
+    const after = { objects: [obj('ConfigMap', 'fraud', 'a.yaml'), obj('Deployment', 'fraud', 'a.yaml'), obj('Service', 'fraud', 'b.yaml')] };
+    expect(compareResources(before, after)).toEqual([
+      { path: 'objects[kind=ConfigMap,namespace=serving,name=fraud].file', action: 'add', after: 'a.yaml' },
+      { path: 'objects[kind=Service,namespace=serving,name=fraud].file', action: 'change', before: 'a.yaml', after: 'b.yaml' },
+    ]);
+    // `key` identifies elements too, and a { key, value } pair with a sensitive key is hidden
+    expect(compareResources({ tag: [{ key: 'team', value: 'a' }, { key: 'db_password', value: 'x1' }] }, { tag: [{ key: 'team', value: 'b' }, { key: 'db_password', value: 'x2' }] }))
+      .toEqual([
+        { path: 'tag[key=db_password].value', action: 'change', sensitive: true },
+        { path: 'tag[key=team].value', action: 'change', before: 'a', after: 'b' },
+      ]);
+  });
+
   test('falls back to the index when names repeat or are missing', () => {
     expect(compareResources({ l: [{ name: 'x', v: 1 }, { name: 'x', v: 2 }] }, { l: [{ name: 'x', v: 1 }, { name: 'x', v: 3 }] }))
       .toEqual([{ path: 'l[1].v', action: 'change', before: 2, after: 3 }]);
@@ -96,7 +112,7 @@ describe('compareResources: field-level changes', () => {
   test('quotes keys that are not identifiers and selectors that need it', () => {
     expect(compareResources({ metadata: { labels: {} } }, { metadata: { labels: { 'app.kubernetes.io/name': 'x' } } }))
       .toEqual([{ path: 'metadata.labels["app.kubernetes.io/name"]', action: 'add', after: 'x' }]);
-    expect(formatPath([{ kind: 'key', key: 'l' }, { kind: 'name', name: 'a b' }, { kind: 'index', index: 2 }])).toBe('l[name="a b"][2]');
+    expect(formatPath([{ kind: 'key', key: 'l' }, { kind: 'match', by: [['name', 'a b']] }, { kind: 'index', index: 2 }])).toBe('l[name="a b"][2]');
   });
 });
 

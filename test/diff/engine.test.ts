@@ -162,6 +162,32 @@ describe('diffDist', () => {
     expect(resource(x, '(root)', 'files', 'README.md')!.changes.map((c) => c.path)).toEqual(['sha256']);
   });
 
+  test('provider-specific sensitive attributes are hidden; settings that only look sensitive are shown', () => {
+    const tf = (v: string): Uint8Array => json({
+      resource: {
+        aws_ssm_parameter: { endpoint: { name: '/ml/dev/redis', type: 'SecureString', value: `ssm-${v}` } },
+        kubernetes_manifest: { s: { manifest: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { k: `km-${v}` } } } },
+        aws_kms_ciphertext: { c: { key_id: 'k', plaintext: `pt-${v}` } },
+        aws_launch_template: { nodes: { metadata_options: { http_tokens: v === 'one' ? 'optional' : 'required' } } },
+      },
+    });
+    const es = (v: string): Uint8Array => yaml({
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ExternalSecret',
+      metadata: { name: 'db' },
+      spec: { secretStoreRef: { name: 'ssm', kind: 'ClusterSecretStore' }, data: [{ secretKey: `key-${v}`, remoteRef: { key: '/ml/db' } }] },
+    });
+    const x = diffDist(tree({ 'dev/terraform/cdk.tf.json': tf('one'), 'dev/k8s/es.yaml': es('one') }), tree({ 'dev/terraform/cdk.tf.json': tf('two'), 'dev/k8s/es.yaml': es('two') }));
+    const changes = env(x, 'dev').planes.flatMap((p) => p.resources.flatMap((r) => r.changes.map((c) => `${r.id} ${c.path} ${c.sensitive ? 'hidden' : `${c.before} -> ${c.after}`}`)));
+    expect(changes).toEqual([
+      'aws_kms_ciphertext.c plaintext hidden',
+      'aws_launch_template.nodes metadata_options.http_tokens optional -> required',
+      'aws_ssm_parameter.endpoint value hidden',
+      'kubernetes_manifest.s manifest.data.k hidden',
+      'external-secrets.io/ExternalSecret db spec.data[0].secretKey key-one -> key-two',
+    ]);
+  });
+
   test('environments can be selected', () => {
     const both = tree({ 'a/platform.json': json({ v: 1 }), 'b/platform.json': json({ v: 1 }) });
     const both2 = tree({ 'a/platform.json': json({ v: 2 }), 'b/platform.json': json({ v: 2 }) });

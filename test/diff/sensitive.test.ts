@@ -1,7 +1,7 @@
 import { PathSegment, Redactor, compareResources, scrubPair, scrubString, sensitiveByKey } from '../../src/diff';
 
 const p = (...parts: (string | number | { name: string })[]): PathSegment[] => parts.map((x) =>
-  typeof x === 'string' ? { kind: 'key', key: x } : typeof x === 'number' ? { kind: 'index', index: x } : { kind: 'name', name: x.name });
+  typeof x === 'string' ? { kind: 'key', key: x } : typeof x === 'number' ? { kind: 'index', index: x } : { kind: 'match', by: [['name', x.name]] });
 
 describe('sensitive values: the key-name rule', () => {
   test.each([

@@ -113,7 +113,7 @@ async function runSynth(opts: Options): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const cli = require('../main') as typeof import('../main');
   if (!cli.listCommands().includes('synth')) throw new InputError('--synth', 'the synth command is not available in this build of cdk-mlops');
-  const args = [...(opts.app ? ['--app', opts.app] : []), ...(opts.headGiven ? ['--out', opts.head] : [])];
+  const args = [...(opts.app ? ['--app', opts.app] : []), ...(opts.headGiven ? ['--out', opts.head] : []), '--quiet'];
   const write = process.stdout.write;
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
   let code: number;
