@@ -100,8 +100,19 @@ export function buildApp(options: ServeAppOptions): FastifyInstance {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
   });
-  // Only JSON bodies: text/plain (registered by default) would otherwise reach the handlers as a string.
-  app.removeContentTypeParser('text/plain');
+  // Only JSON bodies (text/plain, registered by default, would otherwise reach the handlers).
+  // Plain JSON.parse: its errors say where the JSON breaks; a "__proto__" key only becomes an
+  // own property (never a prototype), and the request validator refuses unknown fields.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.length === 0) return done(new InputError('request body', 'is empty; expected a JSON object (an OIP inference request)'), undefined);
+    try {
+      return done(null, JSON.parse(text));
+    } catch (e) {
+      return done(new InputError('request body', `is not valid JSON: ${(e as Error).message}`), undefined);
+    }
+  });
   app.decorateRequest('serve', null);
   const ctx = (req: FastifyRequest): ServeContext => {
     const r = req as FastifyRequest & { serve: ServeContext | null };
@@ -178,7 +189,8 @@ export function buildApp(options: ServeAppOptions): FastifyInstance {
       reason = 'too_large';
     } else if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       status = 415;
-      message = `content-type ${JSON.stringify(req.headers['content-type'] ?? '')} is not supported; send application/json`;
+      const type = req.headers['content-type'];
+      message = type ? `content-type ${JSON.stringify(type)} is not supported; send application/json` : 'the request has a body but no content-type; send application/json';
       reason = 'unsupported_media_type';
     } else if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       status = 400;

@@ -264,7 +264,7 @@ export function parseInferRequest(body: unknown, model: string, signature: Graph
       if (seen && seen.value !== dims[i]) {
         fail(`${where} shape`, `axis ${i} is ${dims[i]} but the same axis ('${d}') of input '${seen.input}' is ${seen.value}; they must agree`);
       }
-      symbols.set(d, { value: dims[i], input: name });
+      if (!seen) symbols.set(d, { value: dims[i], input: name });
     });
     parseParameters(`${where} parameters`, raw.parameters);
     if (!Array.isArray(data)) fail(`${where} data`, data === undefined ? 'is missing' : `must be an array (flat, or nested as the shape), got ${kindOf(data)}`);
