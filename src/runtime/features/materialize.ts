@@ -219,7 +219,7 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
         const [sts, scts] = stored[i];
         if (sts === null) return true;
         const c = candidates.get(k)!;
-        const s = { ts: Number(sts), cts: scts === null ? Number(sts) : Number(scts), order: -1 };
+        const s = { ts: Number(String(sts)), cts: Number(String(scts ?? sts)), order: -1 };
         return newer(c, s);
       });
     }

@@ -1,6 +1,7 @@
 import Redis, { RedisOptions } from 'ioredis';
 import { OnlineStoreConfig, RedisOnlineStoreConfig } from '../config/features';
 import { InputError } from '../errors';
+import type { StoredValue } from './values';
 
 /**
  * The online store's key layout (Redis, and the in-process store, which mirrors it):
@@ -55,8 +56,11 @@ export interface OnlineWriteBatch {
 export interface OnlineStore {
   /** `redis` or `memory`. */
   readonly kind: string;
-  /** For each read, the values of its fields (null where absent), in ONE round trip. */
-  readHashes(reads: readonly HashRead[]): Promise<(string | null)[][]>;
+  /**
+   * For each read, the values of its fields (null where absent), in ONE round trip. Values
+   * come back as strings or, from Redis, as raw bytes (cheaper to receive than strings).
+   */
+  readHashes(reads: readonly HashRead[]): Promise<(StoredValue | null)[][]>;
   /** Publishes a whole batch atomically: every write or none (Redis MULTI/EXEC). */
   commit(batch: OnlineWriteBatch): Promise<void>;
   /** Reads one string key. */
@@ -107,14 +111,14 @@ export class RedisOnlineStore implements OnlineStore {
 
   constructor(public readonly redis: Redis) {}
 
-  public async readHashes(reads: readonly HashRead[]): Promise<(string | null)[][]> {
+  public async readHashes(reads: readonly HashRead[]): Promise<(StoredValue | null)[][]> {
     if (reads.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const r of reads) pipeline.hmget(r.key, ...r.fields);
+    for (const r of reads) pipeline.hmgetBuffer(r.key, ...r.fields);
     const results = (await pipeline.exec())!;
     return results.map(([err, value]) => {
       if (err) throw err;
-      return value as (string | null)[];
+      return value as (Buffer | null)[];
     });
   }
 
@@ -155,7 +159,7 @@ export class MemoryOnlineStore implements OnlineStore {
   private readonly hashes = new Map<string, Map<string, string>>();
   private readonly strings = new Map<string, string>();
 
-  public async readHashes(reads: readonly HashRead[]): Promise<(string | null)[][]> {
+  public async readHashes(reads: readonly HashRead[]): Promise<(StoredValue | null)[][]> {
     return reads.map((r) => {
       const h = this.hashes.get(r.key);
       return r.fields.map((f) => h?.get(f) ?? null);

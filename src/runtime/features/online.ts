@@ -167,7 +167,7 @@ export class OnlineFeatureService {
       for (let r = 0; r < rows; r++) {
         const hash = stored[r * views.length + v];
         const tsText = hash[0];
-        const ts = tsText === null ? NaN : Number(tsText);
+        const ts = tsText === null ? NaN : Number(typeof tsText === 'string' ? tsText : tsText.toString('latin1'));
         const expired = !Number.isNaN(ts) && now - ts > ttlMs;
         const tsOut = Number.isNaN(ts) ? EPOCH_TIMESTAMP : formatProtoTimestamp(ts);
         for (let c = 0; c < cols.length; c++) {

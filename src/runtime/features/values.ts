@@ -52,8 +52,24 @@ export function encodeFeatureValue(value: unknown, type: FeatureValueType): stri
   throw new TypeError(`expected ${type}, got ${describeValue(typeof value === 'bigint' ? `${value}n` : value)} (${value instanceof Date ? 'Date' : typeof value})`);
 }
 
-/** Decodes a stored string to its JSON form (see the table above). */
-export function decodeFeatureValue(stored: string): FeatureJsonValue {
+/** A stored value as the store hands it back: a string, or the raw bytes (Redis). */
+export type StoredValue = string | Buffer;
+
+/** Decodes a stored value to its JSON form (see the table above). */
+export function decodeFeatureValue(stored: StoredValue): FeatureJsonValue {
+  if (typeof stored !== 'string') {
+    // From Redis as bytes: numbers are ASCII, so latin1 is exact and cheaper than utf8.
+    switch (stored[0]) {
+      case 102: { // f
+        const n = Number(stored.toString('latin1', 1));
+        return Number.isFinite(n) ? n : null;
+      }
+      case 115: return stored.toString('utf8', 1); // s
+      case 110: return null; // n
+      case 98: return stored[1] === 49; // b
+      default: return decodeFeatureValue(stored.toString('latin1'));
+    }
+  }
   const tag = stored.charCodeAt(0);
   const body = stored.slice(1);
   switch (tag) {

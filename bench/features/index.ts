@@ -1,0 +1,239 @@
+/**
+ * Feature store benchmark (not a test): online lookups of 1 and 100 entities x 50 features
+ * against the local Redis, our one-pipeline lookup side by side with naive clients that store
+ * one key per (entity, feature) and GET them; and materialization throughput.
+ *
+ *   npm run bench:features            (env: BENCH_QUICK=1 for a short run)
+ *
+ * Variants, measured in interleaved rounds so that noise from other processes hits all alike:
+ * - `ours (in process)`: OnlineFeatureService.getOnlineFeatures: one pipeline of HMGETs,
+ *   values decoded, Feast response built.
+ * - `ours (HTTP)`: the same through the feature server on loopback (fetch, keep-alive).
+ * - `naive sequential`: one GET per feature, each awaited before the next (as a naive client
+ *   would write it).
+ * - `naive concurrent`: every GET issued at once and awaited together, ioredis auto-pipelining
+ *   off (one socket write per command).
+ * - `naive concurrent, auto-pipelined`: the same with ioredis auto-pipelining on.
+ * The naive variants return raw strings (no decoding, no response building): in their favour.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import Redis from 'ioredis';
+import type { FeatureRegistryInput } from '../../src/runtime/config/features';
+import {
+  FeatureCatalog, OnlineFeatureService, RedisOnlineStore, materialize, startFeatureServer,
+} from '../../src/runtime/features';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const FEATURES = 50;
+const LOOKUP_ENTITIES = 2000; // entities the lookups draw from
+const MAT_ENTITIES = 10_000;
+const MAT_ROWS_PER_ENTITY = 5; // 50,000 rows
+const PREFIX = `cdk-mlops-bench:features:${process.pid}:`;
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+type Variant = { name: string; run: (ids: number[]) => Promise<unknown> };
+
+function percentile(sorted: number[], p: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+function featureNames(): string[] {
+  return Array.from({ length: FEATURES }, (_, i) => `f${String(i).padStart(2, '0')}`);
+}
+
+function writeOffline(dir: string, entities: number, rowsPerEntity: number, files: number): number {
+  const names = featureNames();
+  const total = entities * rowsPerEntity;
+  const perFile = Math.ceil(total / files);
+  const base = Date.parse('2024-01-01T00:00:00Z');
+  let written = 0;
+  for (let f = 0; f < files; f++) {
+    const n = Math.min(perFile, total - written);
+    const ids: bigint[] = [];
+    const ts: Date[] = [];
+    for (let i = 0; i < n; i++) {
+      const row = written + i;
+      ids.push(BigInt(row % entities));
+      ts.push(new Date(base + Math.floor(row / entities) * 3_600_000));
+    }
+    const columns = [
+      { name: 'user_id', data: ids, type: 'INT64' as const },
+      { name: 'event_timestamp', data: ts, type: 'TIMESTAMP' as const },
+      ...names.map((name, j) => ({ name, type: 'DOUBLE' as const, data: Array.from({ length: n }, (_, i) => ((written + i) * 31 + j) % 1000 / 7) })),
+    ];
+    fs.writeFileSync(path.join(dir, `part-${String(f).padStart(3, '0')}.parquet`), Buffer.from(parquetWriteBuffer({ columnData: columns })));
+    written += n;
+  }
+  return written;
+}
+
+function registry(root: string, view: string): FeatureRegistryInput {
+  return {
+    project: 'bench',
+    entities: [{ name: 'user', joinKey: 'user_id', valueType: 'int64' }],
+    featureViews: [{
+      name: view, entities: ['user'], features: featureNames().map((name) => ({ name, valueType: 'float64' as const })),
+      source: { type: 'parquet', path: view },
+    }],
+    onlineStore: { type: 'redis', url: REDIS_URL, keyPrefix: PREFIX },
+    offlineStore: { root },
+    featureServer: { maxEntitiesPerRequest: 1000 },
+  };
+}
+
+async function deletePrefix(redis: Redis): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+async function measure(variants: Variant[], entities: number, rounds: number, perRound: number): Promise<Map<string, number[]>> {
+  const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  let seed = 7;
+  const nextIds = () => Array.from({ length: entities }, () => { seed = (seed * 48271) % 2147483647; return seed % LOOKUP_ENTITIES; });
+  for (const v of variants) for (let i = 0; i < Math.min(20, perRound); i++) await v.run(nextIds()); // warm-up
+  for (let r = 0; r < rounds; r++) {
+    for (const v of variants) {
+      const out = samples.get(v.name)!;
+      for (let i = 0; i < perRound; i++) {
+        const ids = nextIds();
+        const t0 = process.hrtime.bigint();
+        await v.run(ids);
+        out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    }
+  }
+  return samples;
+}
+
+function summarize(samples: Map<string, number[]>): { name: string; n: number; p50: number; p99: number; mean: number }[] {
+  return [...samples].map(([name, xs]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return { name, n: xs.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: xs.reduce((a, b) => a + b, 0) / xs.length };
+  });
+}
+
+async function main(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-features-'));
+  const admin = new Redis(REDIS_URL);
+  const naivePipelined = new Redis(REDIS_URL, { enableAutoPipelining: true });
+  const naivePlain = new Redis(REDIS_URL, { enableAutoPipelining: false });
+  const redisConfig = { type: 'redis' as const, url: REDIS_URL, keyPrefix: PREFIX, tls: false, connectTimeoutMs: 5000, commandTimeoutMs: 5000 };
+  const store = await RedisOnlineStore.connect(redisConfig);
+  const serverStore = await RedisOnlineStore.connect(redisConfig);
+  const report: Record<string, unknown> = {
+    date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, quick: QUICK,
+  };
+  let server: Awaited<ReturnType<typeof startFeatureServer>> | undefined;
+  try {
+    // --- materialization throughput -------------------------------------------------------
+    fs.mkdirSync(path.join(root, 'mat_stats'));
+    const matRows = writeOffline(path.join(root, 'mat_stats'), QUICK ? 2000 : MAT_ENTITIES, MAT_ROWS_PER_ENTITY, 5);
+    const matCatalog = FeatureCatalog.fromObject(registry(root, 'mat_stats'));
+    const runs: number[] = [];
+    for (let i = 0; i < (QUICK ? 1 : 3); i++) {
+      const r = await materialize(matCatalog, store, { full: true });
+      runs.push(r.rowsPerSecond);
+      process.stderr.write(`materialize run ${i + 1}: ${r.rowsRead} rows, ${r.entitiesWritten} entities x ${FEATURES} features in ${Math.round(r.durationMs)} ms = ${r.rowsPerSecond} rows/s\n`);
+    }
+    runs.sort((a, b) => a - b);
+    report.materialization = { rows: matRows, features: FEATURES, runsRowsPerSecond: runs, medianRowsPerSecond: runs[Math.floor(runs.length / 2)] };
+
+    // --- lookups ---------------------------------------------------------------------------
+    fs.mkdirSync(path.join(root, 'bench_stats'));
+    writeOffline(path.join(root, 'bench_stats'), LOOKUP_ENTITIES, 1, 1);
+    const catalog = FeatureCatalog.fromObject(registry(root, 'bench_stats'));
+    await materialize(catalog, store);
+    // The naive layout: one string key per (entity, feature), same encoded values.
+    const names = featureNames();
+    const naiveKey = (id: number, f: string) => `${PREFIX}naive:bench_stats:${id}:${f}`;
+    for (let id0 = 0; id0 < LOOKUP_ENTITIES; id0 += 100) {
+      const hashes = await store.readHashes(Array.from({ length: 100 }, (_, i) => ({ key: `${PREFIX}bench:bench_stats:${id0 + i}`, fields: names })));
+      const p = admin.pipeline();
+      hashes.forEach((vals, i) => vals.forEach((v, j) => p.set(naiveKey(id0 + i, names[j]), v!)));
+      await p.exec();
+    }
+    const refs = names.map((f) => `bench_stats:${f}`);
+    const service = new OnlineFeatureService(catalog, store);
+    server = await startFeatureServer({ catalog, store: serverStore, host: '127.0.0.1', port: 0, processMetrics: false });
+    const url = `${server.url}/get-online-features`;
+    const check = await service.getOnlineFeatures({ features: refs, entities: { user_id: [1] } });
+    if (check.results[1].statuses[0] !== 'PRESENT') throw new Error('lookup check failed: features not materialized');
+
+    const variants: Variant[] = [
+      { name: 'ours (in process)', run: (ids) => service.getOnlineFeatures({ features: refs, entities: { user_id: ids } }) },
+      {
+        name: 'ours (HTTP)',
+        run: async (ids) => {
+          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ features: refs, entities: { user_id: ids } }) });
+          if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+          return res.json();
+        },
+      },
+      {
+        name: 'naive sequential',
+        run: async (ids) => {
+          const out: (string | null)[] = [];
+          for (const id of ids) for (const f of names) out.push(await naivePlain.get(naiveKey(id, f)));
+          return out;
+        },
+      },
+      { name: 'naive concurrent', run: (ids) => Promise.all(ids.flatMap((id) => names.map((f) => naivePlain.get(naiveKey(id, f))))) },
+      { name: 'naive concurrent, auto-pipelined', run: (ids) => Promise.all(ids.flatMap((id) => names.map((f) => naivePipelined.get(naiveKey(id, f))))) },
+    ];
+    const scenarios = [
+      { entities: 1, rounds: QUICK ? 3 : 10, perRound: QUICK ? 50 : 200 },
+      { entities: 100, rounds: QUICK ? 3 : 10, perRound: QUICK ? 5 : 20 },
+    ];
+    const lookups: Record<string, unknown> = {};
+    for (const s of scenarios) {
+      // naive sequential at 100 entities is 5000 round trips per lookup: fewer samples of it.
+      const vs = s.entities === 100 ? variants.filter((v) => v.name !== 'naive sequential') : variants;
+      const stats = summarize(await measure(vs, s.entities, s.rounds, s.perRound));
+      if (s.entities === 100) stats.push(...summarize(await measure(variants.filter((v) => v.name === 'naive sequential'), 100, QUICK ? 1 : 3, QUICK ? 2 : 5)));
+      const ours = stats[0];
+      lookups[`${s.entities}`] = stats.map((x) => ({ ...x, p50Ratio: x.p50 / ours.p50, p99Ratio: x.p99 / ours.p99 }));
+      process.stderr.write(`\n${s.entities} entit${s.entities === 1 ? 'y' : 'ies'} x ${FEATURES} features\n`);
+      process.stderr.write('| variant | n | p50 ms | p99 ms | mean ms | p50 vs ours | p99 vs ours |\n|---|---|---|---|---|---|---|\n');
+      for (const x of stats) {
+        process.stderr.write(`| ${x.name} | ${x.n} | ${x.p50.toFixed(3)} | ${x.p99.toFixed(3)} | ${x.mean.toFixed(3)} | ${(x.p50 / ours.p50).toFixed(1)}x | ${(x.p99 / ours.p99).toFixed(1)}x |\n`);
+      }
+    }
+    report.lookups = lookups;
+    const one = (lookups['1'] as { name: string; p99: number }[])[0];
+    const hundred = lookups['100'] as { name: string; p50: number; p99: number }[];
+    report.goals = {
+      'p99 <= 2 ms, 1 entity (in process)': one.p99 <= 2,
+      'p99 <= 5 ms, 100 entities (in process)': hundred[0].p99 <= 5,
+      '>= 5x every naive variant at 100 entities (p50)': hundred.slice(2).every((x) => x.p50 / hundred[0].p50 >= 5),
+    };
+    process.stderr.write(`\nmaterialization: ${JSON.stringify(report.materialization)}\ngoals: ${JSON.stringify(report.goals, null, 1)}\n`);
+    fs.mkdirSync(path.join(__dirname, '..', 'results'), { recursive: true });
+    const out = path.join(__dirname, '..', 'results', `features-${Date.now()}.json`);
+    fs.writeFileSync(out, JSON.stringify(report, null, 2));
+    process.stderr.write(`results: ${out}\n`);
+  } finally {
+    await server?.close();
+    const deleted = await deletePrefix(admin);
+    process.stderr.write(`cleaned up ${deleted} keys\n`);
+    await store.close();
+    admin.disconnect();
+    naivePipelined.disconnect();
+    naivePlain.disconnect();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
