@@ -123,4 +123,5 @@ project.addTask('bench:synth', { description: 'Benchmark: synthesis time and mem
 // (src/constructs/runtime-image.ts RUNTIME_VERSION, checked by a test).
 project.package.addVersion('0.1.0');
 
+project.addTask('bench:features', { description: 'Feature store benchmark: online lookups vs naive clients, materialization rows/s (local Redis)', exec: 'ts-node --transpile-only bench/features/index.ts' });
 project.synth();
