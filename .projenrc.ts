@@ -76,19 +76,18 @@ const project = new typescript.TypeScriptProject({
       // so they are compiled to CommonJS for the tests.
       transform: {
         '^.+\\.js$': new javascript.Transform('ts-jest', {
-          tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', esModuleInterop: true },
-          isolatedModules: true,
+          tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', esModuleInterop: true, isolatedModules: true },
         }),
       },
       transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer|cookie)/)'],
     },
   },
-  tsJestOptions: {
-    transformOptions: { isolatedModules: true },
-  },
   gitignore: ['/dist/', '/.cdk-mlops/', '*.tgz', '/bench/results/'],
   npmIgnoreOptions: { ignorePatterns: ['/examples/', '/bench/', '/.ci/'] },
 });
+
+// ts-jest transpiles each test file on its own (fast) when the tsconfig it uses says isolatedModules.
+project.tryFindObjectFile('test/tsconfig.json')?.addOverride('compilerOptions.isolatedModules', true);
 
 // One tsconfig that type-checks everything (src, test, bench, examples, templates' TypeScript):
 // ts-jest runs with isolatedModules for speed, so it does not type-check on its own.
