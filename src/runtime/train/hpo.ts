@@ -51,7 +51,7 @@ function gridValues(name: string, s: Space): (string | number | boolean)[] {
   const out: number[] = [];
   for (let i = 0; i < s.steps; i++) {
     const t = i / (s.steps - 1);
-    let v = s.log ? Math.exp(Math.log(s.min) + t * (Math.log(s.max) - Math.log(s.min))) : s.min + t * (s.max - s.min);
+    let v = i === 0 ? s.min : i === s.steps - 1 ? s.max : s.log ? Math.exp(Math.log(s.min) + t * (Math.log(s.max) - Math.log(s.min))) : s.min + t * (s.max - s.min);
     if (s.integer) v = Math.round(v);
     if (!out.includes(v)) out.push(v);
   }
@@ -63,8 +63,8 @@ function drawValue(s: Space, rng: Rng): string | number | boolean {
   if ('values' in s) return s.values[rng.int(s.values.length)];
   const u = rng.next();
   let v = s.log ? Math.exp(Math.log(s.min) + u * (Math.log(s.max) - Math.log(s.min))) : s.min + u * (s.max - s.min);
-  if (s.integer) v = Math.min(Math.floor(s.max), Math.max(Math.ceil(s.min), Math.round(v)));
-  return v;
+  if (s.integer) v = Math.round(v);
+  return Math.min(s.max, Math.max(s.min, v));
 }
 
 /** The trials of a search, in order (deterministic from the config and the seed). */
