@@ -178,14 +178,22 @@ const featureRegistryObjectSchema = z.object({
   featureServices: z.array(featureServiceSchema).default([]),
   /** @default - local Redis at 127.0.0.1:6379 */
   onlineStore: onlineStoreSchema.default({
-    type: 'redis', url: 'redis://127.0.0.1:6379', keyPrefix: 'cdk-mlops:features:', tls: false,
-    connectTimeoutMs: 5000, commandTimeoutMs: 2000,
+    type: 'redis',
+    url: 'redis://127.0.0.1:6379',
+    keyPrefix: 'cdk-mlops:features:',
+    tls: false,
+    connectTimeoutMs: 5000,
+    commandTimeoutMs: 2000,
   }),
   offlineStore: offlineStoreSchema,
   /** @default - see featureServerSchema */
   featureServer: featureServerSchema.default({
-    host: '127.0.0.1', port: 6566, bodyLimitBytes: 1_048_576, maxEntitiesPerRequest: 1000,
-    requestTimeoutMs: 10_000, shutdownGraceMs: 10_000,
+    host: '127.0.0.1',
+    port: 6566,
+    bodyLimitBytes: 1_048_576,
+    maxEntitiesPerRequest: 1000,
+    requestTimeoutMs: 10_000,
+    shutdownGraceMs: 10_000,
   }),
 }).strict();
 

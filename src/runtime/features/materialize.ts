@@ -234,8 +234,15 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
     const changed = JSON.stringify(after) !== JSON.stringify(before);
     if (after && changed) strings.push({ key: keyspace.watermark(view.name), value: JSON.stringify(after) });
     const summary: ViewMaterialization = {
-      view: view.name, mode, reason, files: list.length, rowsRead, rowsNew, entitiesWritten: keys.length,
-      watermarkBefore: before, watermarkAfter: after,
+      view: view.name,
+      mode,
+      reason,
+      files: list.length,
+      rowsRead,
+      rowsNew,
+      entitiesWritten: keys.length,
+      watermarkBefore: before,
+      watermarkAfter: after,
     };
     summaries.push(summary);
     log?.info({ ...summary }, 'view read');

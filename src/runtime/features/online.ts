@@ -134,8 +134,7 @@ export class OnlineFeatureService {
         throw new InputError(`request.entities.${name}`, `is not a join key of the requested features; expected ${[...required.keys()].map((k) => `'${k}'`).join(', ')}`);
       }
       if (!Array.isArray(values)) throw new InputError(`request.entities.${name}`, `expected a list of values, got ${describeValue(values)}`);
-      if (rows === -1) rows = values.length;
-      else if (values.length !== rows) {
+      if (rows === -1) {rows = values.length;} else if (values.length !== rows) {
         throw new InputError(`request.entities.${name}`, `has ${values.length} values but '${columns[0][0]}' has ${rows}; every join key needs one value per entity row`);
       }
       if (rows > this.maxEntities) throw new TooManyEntitiesError(rows, this.maxEntities);

@@ -45,24 +45,35 @@ export function buildFeatureServerApp(options: FeatureServerAppOptions): Feature
   const metrics = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: metrics, prefix: 'cdk_mlops_features_' });
   const requests = new Counter({
-    name: 'cdk_mlops_features_requests_total', help: 'HTTP requests by route and status code.',
-    labelNames: ['route', 'code'], registers: [metrics],
+    name: 'cdk_mlops_features_requests_total',
+    help: 'HTTP requests by route and status code.',
+    labelNames: ['route', 'code'],
+    registers: [metrics],
   });
   const duration = new Histogram({
-    name: 'cdk_mlops_features_request_duration_seconds', help: 'HTTP request duration by route.',
-    labelNames: ['route'], buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [metrics],
+    name: 'cdk_mlops_features_request_duration_seconds',
+    help: 'HTTP request duration by route.',
+    labelNames: ['route'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [metrics],
   });
   const lookupDuration = new Histogram({
-    name: 'cdk_mlops_features_online_lookup_duration_seconds', help: 'Online store round trip of one lookup.',
-    buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1], registers: [metrics],
+    name: 'cdk_mlops_features_online_lookup_duration_seconds',
+    help: 'Online store round trip of one lookup.',
+    buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1],
+    registers: [metrics],
   });
   const entityRows = new Histogram({
-    name: 'cdk_mlops_features_entity_rows', help: 'Entity rows per lookup.',
-    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [metrics],
+    name: 'cdk_mlops_features_entity_rows',
+    help: 'Entity rows per lookup.',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers: [metrics],
   });
   const values = new Counter({
-    name: 'cdk_mlops_features_values_total', help: 'Feature values served, by view and status.',
-    labelNames: ['view', 'status'], registers: [metrics],
+    name: 'cdk_mlops_features_values_total',
+    help: 'Feature values served, by view and status.',
+    labelNames: ['view', 'status'],
+    registers: [metrics],
   });
 
   const app = Fastify({
@@ -89,10 +100,7 @@ export function buildFeatureServerApp(options: FeatureServerAppOptions): Feature
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     let status: number;
-    if (err instanceof TooManyEntitiesError) status = 413;
-    else if (err instanceof InputError) status = 400;
-    else if (err instanceof NotFoundError) status = 404;
-    else {
+    if (err instanceof TooManyEntitiesError) {status = 413;} else if (err instanceof InputError) {status = 400;} else if (err instanceof NotFoundError) {status = 404;} else {
       const s = (err as FastifyError).statusCode;
       status = typeof s === 'number' && s >= 400 && s < 500 ? s : 500;
     }

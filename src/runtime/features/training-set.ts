@@ -262,7 +262,7 @@ export function athenaTrainingSetSql(catalog: FeatureCatalog, options: AthenaTra
     return `${name}.${quoteIdent(f.feature)} AS ${quoteIdent(f.outputName)}`;
   })];
   return [
-    `-- Point-in-time-correct training set (cdk-mlops features build-training-set --emit-athena-sql).`,
+    '-- Point-in-time-correct training set (cdk-mlops features build-training-set --emit-athena-sql).',
     `-- Features: ${features.map((f) => `${f.view.name}:${f.feature}`).join(', ')}`,
     `WITH ${ctes.join(',\n')}`,
     `SELECT ${select.join(', ')}`,

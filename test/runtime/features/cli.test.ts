@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
-import { run } from '../../../src/cli/commands/features';
 import { deleteKeys, dumpKeys, fixtureRegistry, localRedis, tempDir, uniquePrefix, writeFixtureData, writeParquet, t } from './helpers';
+import { run } from '../../../src/cli/commands/features';
 
 let tmp: { dir: string; remove: () => void };
 let redis: Redis;
@@ -100,7 +100,7 @@ describe('cdk-mlops features', () => {
       { name: 'lifetime_orders', type: 'INT32', data: [70] },
     ]);
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e',
-      `require('./src/cli/main').main(process.argv.slice(1)).then((c) => process.exit(c))`,
+      'require(\'./src/cli/main\').main(process.argv.slice(1)).then((c) => process.exit(c))',
       'features', 'serve', '--config', memoryRegistryFile, '--port', '0'], {
       cwd: path.resolve(__dirname, '../../..'), env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
     });

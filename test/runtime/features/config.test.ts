@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fixtureRegistry, tempDir } from './helpers';
 import { featureRegistrySchema, findFeatureRegistryProblems, parseFeatureRef } from '../../../src/runtime/config/features';
 import { FeatureCatalog } from '../../../src/runtime/features';
-import { fixtureRegistry, tempDir } from './helpers';
 
 const base = () => fixtureRegistry('/data/offline', { type: 'memory' });
 
@@ -17,8 +17,12 @@ describe('feature registry schema', () => {
     const doc = featureRegistrySchema.parse(fixtureRegistry('/data/offline', undefined));
     expect(doc.apiVersion).toBe('cdk-mlops.features/v1');
     expect(doc.onlineStore).toEqual({
-      type: 'redis', url: 'redis://127.0.0.1:6379', keyPrefix: 'cdk-mlops:features:', tls: false,
-      connectTimeoutMs: 5000, commandTimeoutMs: 2000,
+      type: 'redis',
+      url: 'redis://127.0.0.1:6379',
+      keyPrefix: 'cdk-mlops:features:',
+      tls: false,
+      connectTimeoutMs: 5000,
+      commandTimeoutMs: 2000,
     });
     expect(doc.featureServer.port).toBe(6566);
     expect(doc.featureServer.maxEntitiesPerRequest).toBe(1000);

@@ -1,7 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import Redis from 'ioredis';
 import type { FeatureRegistryInput } from '../../../src/runtime/config/features';

@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
+import { deleteKeys, dumpKeys, fixtureRegistry, localRedis, t, tempDir, uniquePrefix, writeFixtureData, writeParquet } from './helpers';
 import type { FeatureRegistryInput } from '../../../src/runtime/config/features';
 import {
   FeatureCatalog, MemoryOnlineStore, OnlineFeatureService, RedisOnlineStore, buildFeatureServerApp, getOnlineFeatures, materialize, readWatermark,
   keyspaceFor, startFeatureServer,
 } from '../../../src/runtime/features';
-import { deleteKeys, dumpKeys, fixtureRegistry, localRedis, t, tempDir, uniquePrefix, writeFixtureData, writeParquet } from './helpers';
 
 const EPOCH = '1970-01-01T00:00:00Z';
 const NOW = Date.parse('2024-01-01T13:30:00Z');
@@ -53,8 +53,11 @@ describe('materialize into Redis, then serve', () => {
     const dump = await dumpKeys(redis, prefix);
     const k = `${prefix}fraud:`;
     expect(dump[`${k}driver_stats:1001`]).toEqual({
-      __cts: String(Date.parse('2024-01-01T12:30:00Z')), __ts: String(Date.parse('2024-01-01T12:00:00Z')),
-      acc_rate: 'f0.375', avg_daily_trips: 'i35', conv_rate: 'f0.35',
+      __cts: String(Date.parse('2024-01-01T12:30:00Z')),
+      __ts: String(Date.parse('2024-01-01T12:00:00Z')),
+      acc_rate: 'f0.375',
+      avg_daily_trips: 'i35',
+      conv_rate: 'f0.35',
     });
     expect(dump[`${k}driver_stats:1002`]).toMatchObject({ conv_rate: 'n', avg_daily_trips: 'i80' });
     expect(dump[`${k}customer_profile:a%3Ab%2Fc`]).toMatchObject({ tier: 'sodd key', is_active: 'b1', lifetime_orders: 'i9' });
@@ -80,7 +83,8 @@ describe('materialize into Redis, then serve', () => {
   test('POST /get-online-features answers with Feast\'s shapes, field by field', async () => {
     const { app } = buildFeatureServerApp({ catalog, store, now: () => NOW, processMetrics: false });
     const res = await app.inject({
-      method: 'POST', url: '/get-online-features',
+      method: 'POST',
+      url: '/get-online-features',
       payload: {
         features: ['driver_stats:conv_rate', 'driver_stats:avg_daily_trips', 'customer_profile:tier', 'customer_profile:is_active', 'driver_stats:acc_rate'],
         entities: { driver_id: [1001, 1002, 9999], customer_id: ['c-1', 'c-2', 'zzz'] },
@@ -108,14 +112,16 @@ describe('materialize into Redis, then serve', () => {
   test('feature service, full feature names, composite keys and escaped string keys', async () => {
     const { app } = buildFeatureServerApp({ catalog, store, now: () => NOW, processMetrics: false });
     const svc = await app.inject({
-      method: 'POST', url: '/get-online-features',
+      method: 'POST',
+      url: '/get-online-features',
       payload: { feature_service: 'fraud_v1', full_feature_names: true, entities: { customer_id: ['a:b/c'], driver_id: ['1001'] } },
     });
     expect(svc.statusCode).toBe(200);
     expect(svc.json().metadata.feature_names).toEqual(['customer_id', 'driver_id', 'driver_stats__conv_rate', 'customer_profile__tier', 'driver_stats__avg_daily_trips']);
     expect(svc.json().results.map((r: { values: unknown[] }) => r.values[0])).toEqual(['a:b/c', '1001', 0.35, 'odd key', 35]);
     const pair = await app.inject({
-      method: 'POST', url: '/get-online-features',
+      method: 'POST',
+      url: '/get-online-features',
       payload: { features: ['pair_stats:trips_together'], entities: { driver_id: [1001, 1002, 1001], customer_id: ['c-1', 'c-1', 'c-2'] } },
     });
     expect(pair.json().results[2]).toEqual({
@@ -166,7 +172,9 @@ describe('bad requests get a 4xx with a precise message', () => {
   afterAll(() => app.close());
 
   const post = (payload: unknown, headers: Record<string, string> = {}) => app.inject({
-    method: 'POST', url: '/get-online-features', headers: { 'content-type': 'application/json', ...headers },
+    method: 'POST',
+    url: '/get-online-features',
+    headers: { 'content-type': 'application/json', ...headers },
     payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
   });
 
@@ -256,7 +264,8 @@ describe('server endpoints', () => {
       expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       // `curl -d` sends application/x-www-form-urlencoded: like Feast, the body is read as JSON anyway.
       const res = await fetch(`${server.url}/get-online-features`, {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: JSON.stringify({ features: ['customer_profile:lifetime_orders'], entities: { customer_id: ['c-1'] } }),
       });
       expect(res.status).toBe(200);

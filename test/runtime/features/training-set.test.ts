@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetReadObjects } from 'hyparquet';
-import { FeatureCatalog, athenaTrainingSetSql, buildTrainingSet } from '../../../src/runtime/features';
 import { fixtureRegistry, t, tempDir, writeFixtureData, writeParquet } from './helpers';
+import { FeatureCatalog, athenaTrainingSetSql, buildTrainingSet } from '../../../src/runtime/features';
 
 let tmp: { dir: string; remove: () => void };
 let catalog: FeatureCatalog;
@@ -132,7 +132,7 @@ describe('Athena SQL (ROW_NUMBER window pattern)', () => {
     const features = FEATURES.slice(0, 3);
     const sql = athenaTrainingSetSql(catalog, { entityTable: 'ml.entities', features });
     expect(sql).toContain('row_number() OVER (PARTITION BY e."__entity_row" ORDER BY f."event_timestamp" DESC, COALESCE(f."created", f."event_timestamp") DESC, f."$path" DESC)');
-    expect(sql).toContain(`f."event_timestamp" >= e."event_timestamp" - INTERVAL '7200' SECOND`);
+    expect(sql).toContain('f."event_timestamp" >= e."event_timestamp" - INTERVAL \'7200\' SECOND');
     expect(sql).not.toMatch(/ASOF/i);
 
     const instance = await DuckDBInstance.create(':memory:');
