@@ -49,9 +49,10 @@ export const ServeModelSchema = z.object({
    * swapped in).
    */
   ref: z.union([
-    z.number().int().min(1),
-    z.string().regex(NAME_PATTERN).refine((n) => /[A-Za-z]/.test(n) && !n.includes('..'), 'must be a version number or an alias name'),
-  ], { error: 'must be a version number (1, 2, ...) or an alias name (prod, latest, ...)' }),
+    z.number().int('a version number must be a whole number').min(1, 'a version number must be 1 or more'),
+    z.string().refine((n) => NAME_PATTERN.test(n) && /[A-Za-z]/.test(n) && !n.includes('..'),
+      'must be a version number (1, 2, ...) or an alias name (prod, latest, ...: letters, digits, ".", "_" or "-")'),
+  ]),
   /** Deployment variant, a label on metrics and prediction logs (`primary`, `canary`, `shadow`, ...). @default 'primary' */
   variant: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be lower-case letters, digits or "-", starting with a letter').default('primary'),
   /** Dynamic batching. @default - enabled, 64 rows, no added delay, 2 concurrent runs */

@@ -136,7 +136,7 @@ describe('serve: dynamic batching over HTTP', () => {
 
   test('identity model: 120 concurrent requests of 1..6 rows each get back exactly their own values, every datatype', async () => {
     const random = rng(7);
-    const requests = Array.from({ length: 120 }, (_, k) => {
+    const requests = Array.from({ length: 120 }, (_unused, k) => {
       const rows = 1 + Math.floor(random() * 6);
       const n = rows * 2;
       const v = (j: number) => k * 100 + j;
