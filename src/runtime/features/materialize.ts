@@ -4,7 +4,7 @@ import type { Logger } from '../log';
 import { FeatureCatalog, ResolvedView } from './catalog';
 import { OfflineFiles, offlineFilesFor, readParquetColumns } from './offline';
 import { CREATED_TS_FIELD, EVENT_TS_FIELD, OnlineKeyspace, OnlineStore, OnlineWriteBatch } from './online-store';
-import { canonicalJoinKey, encodeFeatureValue, entityKeyText, timestampMillis } from './values';
+import { canonicalJoinKey, encodeFeatureValue, entityKeyText, fitsFeatureType, timestampMillis } from './values';
 
 /**
  * Materialization: offline Parquet -> online store.
@@ -94,7 +94,8 @@ interface Candidate {
   ts: number;
   cts: number;
   order: number;
-  values: string[];
+  /** Raw values, type-checked; encoded only when written. */
+  values: unknown[];
 }
 
 function newer(a: { ts: number; cts: number; order: number }, b: { ts: number; cts: number; order: number }): boolean {
@@ -170,43 +171,48 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
 
     for (let f = 0; f < list.length; f++) {
       const file = list[f];
-      const n = await readParquetColumns(files, file, columns, (row, i) => {
+      const { columns: cols, rows: n } = await readParquetColumns(files, file, columns);
+      for (let i = 0; i < n; i++) {
         let col = '';
         try {
-          const keyParts: string[] = [];
+          const keyParts: string[] = new Array(nKeys);
           for (let k = 0; k < nKeys; k++) {
             col = view.joinKeys[k].name;
-            keyParts.push(canonicalJoinKey(row[k], view.joinKeys[k].valueType, col));
+            keyParts[k] = canonicalJoinKey(cols[k][i], view.joinKeys[k].valueType, col);
           }
           col = d.timestampField;
-          const ts = timestampMillis(row[nKeys]);
+          const ts = timestampMillis(cols[nKeys][i]);
           let cts = ts;
           if (byCreated) {
             col = d.createdTimestampField!;
-            const raw = row[nKeys + 1];
+            const raw = cols[nKeys + 1][i];
             cts = raw === null || raw === undefined ? ts : timestampMillis(raw);
           }
           const mark = byCreated ? cts : ts;
           order++;
-          if (threshold !== null && mark <= threshold) return;
+          if (threshold !== null && mark <= threshold) continue;
           rowsNew++;
+          // Every row past the watermark is type-checked (without allocating); only winners are kept.
+          for (let j = 0; j < featureNames.length; j++) {
+            const v = cols[featureOffset + j][i];
+            if (!fitsFeatureType(v, featureTypes[j])) {
+              col = featureNames[j];
+              encodeFeatureValue(v, featureTypes[j]); // throws the precise message
+            }
+          }
           if (maxEvent === null || ts > maxEvent) maxEvent = ts;
           if (byCreated && (maxCreated === null || cts > maxCreated)) maxCreated = cts;
           const key = entityKeyText(keyParts);
           const current = candidates.get(key);
-          const next = { ts, cts, order };
-          if (current && !newer(next, current)) return;
-          const values = new Array<string>(featureNames.length);
-          for (let j = 0; j < featureNames.length; j++) {
-            col = featureNames[j];
-            values[j] = encodeFeatureValue(row[featureOffset + j], featureTypes[j]);
-          }
-          candidates.set(key, { ...next, values });
+          if (current && !newer({ ts, cts, order }, current)) continue;
+          const values = new Array<unknown>(featureNames.length);
+          for (let j = 0; j < featureNames.length; j++) values[j] = cols[featureOffset + j][i];
+          candidates.set(key, { ts, cts, order, values });
         } catch (e) {
           const message = e instanceof InputError ? e.message.slice(e.input.length + 2) : (e as Error).message;
           throw new InputError(`offline file ${file}`, `row ${i}, column '${col}': ${message}`);
         }
-      });
+      }
       rowsRead += n;
       log?.info({ view: view.name, file, rows: n, filesDone: f + 1, filesTotal: list.length }, 'read offline file');
     }
@@ -227,7 +233,7 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
       const c = candidates.get(k)!;
       const fields: Record<string, string> = { [EVENT_TS_FIELD]: String(c.ts) };
       if (byCreated) fields[CREATED_TS_FIELD] = String(c.cts);
-      for (let j = 0; j < featureNames.length; j++) fields[featureNames[j]] = c.values[j];
+      for (let j = 0; j < featureNames.length; j++) fields[featureNames[j]] = encodeFeatureValue(c.values[j], featureTypes[j]);
       hashes.push({ key: keyspace.row(view.name, k), fields });
     }
     const after: ViewWatermark | null = maxEvent === null ? before : { eventTs: maxEvent, createdTs: byCreated ? maxCreated : null, schema };

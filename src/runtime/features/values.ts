@@ -23,6 +23,28 @@ export type FeatureJsonValue = number | string | boolean | null;
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
+/**
+ * Whether a value read from Parquet fits `type` (null fits every type). Allocates nothing:
+ * materialization checks every row with it and encodes only the rows that win.
+ */
+export function fitsFeatureType(value: unknown, type: FeatureValueType): boolean {
+  if (value === null || value === undefined) return true;
+  switch (type) {
+    case 'int32':
+    case 'int64':
+      return typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value));
+    case 'float32':
+    case 'float64':
+      return typeof value === 'number' || typeof value === 'bigint';
+    case 'string':
+      return typeof value === 'string';
+    case 'bool':
+      return typeof value === 'boolean';
+    case 'unix_timestamp':
+      return value instanceof Date && !Number.isNaN(value.getTime());
+  }
+}
+
 /** Converts a value read from Parquet to the stored string for `type`, or throws a message. */
 export function encodeFeatureValue(value: unknown, type: FeatureValueType): string {
   if (value === null || value === undefined) return 'n';
