@@ -18,3 +18,5 @@ export { PlatformNamespace } from './constructs/cluster/namespace';
 export type { NamespaceQuota, ContainerDefaults } from './constructs/cluster/namespace';
 export { POLICY_RULES, checkKubernetes, checkTerraform } from './constructs/policy/rules';
 export type { PolicyFinding, PolicySuppression } from './constructs/policy/rules';
+export { ModelRegistry, RegistryStorage } from './constructs/model-registry';
+export type { ModelRegistryProps, PlatformBucketStorageOptions, OwnBucketStorageOptions } from './constructs/model-registry';
