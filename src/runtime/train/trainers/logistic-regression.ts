@@ -108,54 +108,105 @@ function binaryObjective(data: Matrix, y01: Float64Array, scaling: ColumnScaling
   };
 }
 
-/** The objective and its gradient for the multinomial model; parameters `[W (d x k), b (k)]`. */
+/**
+ * The objective and its gradient for the multinomial model; parameters `[W (d x k), b (k)]`.
+ * Inside, weights and gradient are class-major (k x d) so that each logit is a dot product
+ * kept in registers; rows go four at a time, so each gradient entry is read and written once
+ * per four rows.
+ */
 function multinomialObjective(data: Matrix, index: Int32Array, k: number, scaling: ColumnScaling, C: number) {
   const { x, n, d } = data;
   const { mean, scale } = scaling;
-  const V = new Float64Array(d * k);
+  const V = new Float64Array(k * d);
   const c = new Float64Array(k);
-  const G = new Float64Array(d * k);
+  const G = new Float64Array(k * d);
   const R = new Float64Array(k);
-  const z = new Float64Array(k);
+  // Logits, then residuals (p - onehot), of the four rows of a block: z[r * k + q].
+  const z = new Float64Array(4 * k);
   const penalty = 1 / (C * n);
   const dk = d * k;
+  const n4 = n - (n % 4);
+
+  /** Softmax loss of row `i` whose logits are z[r * k ..]; leaves the residuals there. */
+  const rowLoss = (r: number, yi: number): number => {
+    const o = r * k;
+    let max = z[o];
+    for (let q = 1; q < k; q++) if (z[o + q] > max) max = z[o + q];
+    let sum = 0;
+    for (let q = 0; q < k; q++) {
+      const e = Math.exp(z[o + q] - max);
+      z[o + q] = e;
+      sum += e;
+    }
+    // loss = log(sum_q exp z_q) - z_y, computed with the shift: log(sum) - log(e_y).
+    const loss = Math.log(sum) - Math.log(z[o + yi]);
+    const inv = 1 / sum;
+    for (let q = 0; q < k; q++) {
+      const res = z[o + q] * inv - (q === yi ? 1 : 0);
+      z[o + q] = res;
+      R[q] += res;
+    }
+    return loss;
+  };
+
   return (theta: Float64Array, grad: Float64Array): number => {
     for (let q = 0; q < k; q++) c[q] = theta[dk + q];
     for (let j = 0; j < d; j++) {
       for (let q = 0; q < k; q++) {
         const v = theta[j * k + q] / scale[j];
-        V[j * k + q] = v;
+        V[q * d + j] = v;
         c[q] -= mean[j] * v;
       }
     }
     G.fill(0);
     R.fill(0);
     let loss = 0;
-    for (let i = 0, off = 0; i < n; i++, off += d) {
-      z.set(c);
-      for (let j = 0; j < d; j++) {
-        const xv = x[off + j];
-        const row = j * k;
-        for (let q = 0; q < k; q++) z[q] += xv * V[row + q];
-      }
-      let max = z[0];
-      for (let q = 1; q < k; q++) if (z[q] > max) max = z[q];
-      let sum = 0;
+    let i = 0;
+    let off = 0;
+    for (; i < n4; i += 4, off += 4 * d) {
+      const o1 = off + d;
+      const o2 = o1 + d;
+      const o3 = o2 + d;
       for (let q = 0; q < k; q++) {
-        const e = Math.exp(z[q] - max);
-        z[q] = e;
-        sum += e;
+        const vo = q * d;
+        let s0 = c[q];
+        let s1 = s0;
+        let s2 = s0;
+        let s3 = s0;
+        for (let j = 0; j < d; j++) {
+          const w = V[vo + j];
+          s0 += x[off + j] * w;
+          s1 += x[o1 + j] * w;
+          s2 += x[o2 + j] * w;
+          s3 += x[o3 + j] * w;
+        }
+        z[q] = s0;
+        z[k + q] = s1;
+        z[2 * k + q] = s2;
+        z[3 * k + q] = s3;
       }
-      const yi = index[i];
-      // loss = log(sum exp z) - z_y, with z shifted by max: log(sum) - log(e_y).
-      loss += Math.log(sum) - Math.log(z[yi]);
-      const inv = 1 / sum;
-      for (let q = 0; q < k; q++) z[q] = z[q] * inv - (q === yi ? 1 : 0);
-      for (let q = 0; q < k; q++) R[q] += z[q];
-      for (let j = 0; j < d; j++) {
-        const xv = x[off + j];
-        const row = j * k;
-        for (let q = 0; q < k; q++) G[row + q] += xv * z[q];
+      loss += rowLoss(0, index[i]) + rowLoss(1, index[i + 1]) + rowLoss(2, index[i + 2]) + rowLoss(3, index[i + 3]);
+      for (let q = 0; q < k; q++) {
+        const r0 = z[q];
+        const r1 = z[k + q];
+        const r2 = z[2 * k + q];
+        const r3 = z[3 * k + q];
+        const go = q * d;
+        for (let j = 0; j < d; j++) G[go + j] += (r0 * x[off + j] + r1 * x[o1 + j]) + (r2 * x[o2 + j] + r3 * x[o3 + j]);
+      }
+    }
+    for (; i < n; i++, off += d) {
+      for (let q = 0; q < k; q++) {
+        const vo = q * d;
+        let s = c[q];
+        for (let j = 0; j < d; j++) s += x[off + j] * V[vo + j];
+        z[q] = s;
+      }
+      loss += rowLoss(0, index[i]);
+      for (let q = 0; q < k; q++) {
+        const r = z[q];
+        const go = q * d;
+        for (let j = 0; j < d; j++) G[go + j] += r * x[off + j];
       }
     }
     let ww = 0;
@@ -163,7 +214,7 @@ function multinomialObjective(data: Matrix, index: Int32Array, k: number, scalin
       for (let q = 0; q < k; q++) {
         const w = theta[j * k + q];
         ww += w * w;
-        grad[j * k + q] = (G[j * k + q] - mean[j] * R[q]) / scale[j] / n + w * penalty;
+        grad[j * k + q] = (G[q * d + j] - mean[j] * R[q]) / scale[j] / n + w * penalty;
       }
     }
     for (let q = 0; q < k; q++) grad[dk + q] = R[q] / n;

@@ -14,11 +14,12 @@
  * weights of the best epoch. With `standardize` (the default) the inputs are standardised
  * (folded into the exported first layer).
  */
-import { checkMatrix, checkTarget, columnScaling, encodeClasses, noScaling } from './data';
+import { checkFinite, checkMatrix, checkTarget, columnScaling, encodeClasses, noScaling } from './data';
 import { DenseModel, foldStandardisation, type BuiltInTrainer, type DenseLayer } from './dense';
 import { defaultsOf, resolveParams, type ParamSpecs, type ResolvedParams } from './params';
 import { SeededRandom } from './random';
 import type { FitOptions, Matrix, Params } from './types';
+import { InputError } from '../../errors';
 
 const SPECS = {
   hidden_units: { type: 'integer', default: 64, min: 1, max: 4096, doc: 'units in each hidden layer' },
@@ -295,8 +296,7 @@ function fitMlp(name: string, task: 'classification' | 'regression', data: Matri
     target = new Float64Array(n);
     for (let i = 0; i < n; i++) target[i] = (y[i] - yMean) / yScale;
   }
-  const scaling = columnScaling(data);
-  const { mean, scale } = p.standardize ? scaling : noScaling(d);
+  const { mean, scale } = p.standardize ? columnScaling(data) : (checkFinite(data), noScaling(d));
   const xs = new Float64Array(n * d);
   for (let i = 0, off = 0; i < n; i++, off += d) {
     for (let j = 0; j < d; j++) xs[off + j] = (data.x[off + j] - mean[j]) / scale[j];
@@ -374,8 +374,11 @@ function fitMlp(name: string, task: 'classification' | 'regression', data: Matri
   }
   options.onProgress?.(1, `${name}: ${reason}; best epoch ${bestEpoch}`);
   const trained = bestLayers ?? net.snapshot();
-  if (trained.some((l) => l.w.some((v) => !Number.isFinite(v)) || l.b.some((v) => !Number.isFinite(v)))) {
-    throw new Error(`${name}: training diverged (non-finite weights); lower learning_rate`);
+  if (!bestLayers && trained.some((l) => l.w.some((v) => !Number.isFinite(v)) || l.b.some((v) => !Number.isFinite(v)))) {
+    throw new InputError(
+      'params.learning_rate',
+      `trainer "${name}" diverged with learning_rate = ${p.learning_rate} (non-finite weights after epoch ${epoch}); expected a smaller learning_rate${p.standardize ? '' : ', or standardize: true for features on large scales'}`,
+    );
   }
   const layers: DenseLayer[] = trained.map((l, i) => {
     const relu = i < trained.length - 1;

@@ -104,6 +104,12 @@ describe('mlp parameter checks', () => {
     expect(() => mlpRegressor.fit(x, y, { epochs: 3 }, { seed: 1 })).toThrow(/^params\.epochs: trainer "mlp-regressor" has no parameter "epochs"/);
   });
 
+  it('stops with an error naming learning_rate when training diverges, instead of returning NaN weights', () => {
+    const huge = { x: Float64Array.of(1e200, -1e200, 3e200, 2e200), n: 4, d: 1 };
+    expect(() => mlpRegressor.fit(huge, Float64Array.of(1, 2, 3, 4), { standardize: false, early_stopping: false }, { seed: 1 }))
+      .toThrow(/^params\.learning_rate: trainer "mlp-regressor" diverged with learning_rate = 0\.001 \(non-finite weights after epoch 1\); expected a smaller learning_rate, or standardize: true/);
+  });
+
   it('fits tiny data sets (2 rows) without failing', () => {
     const m = mlpClassifier.fit({ x: Float64Array.of(0, 1), n: 2, d: 1 }, Float64Array.of(0, 1), { max_epochs: 5 }, { seed: 1 });
     expect(m.predict({ x: Float64Array.of(0, 1), n: 2, d: 1 }).labels!.length).toBe(2);
