@@ -133,7 +133,7 @@ export function driftAlertRules(options: DriftAlertRuleOptions): PrometheusRuleG
   }
   const sel = `{${matchers.map(([k, v]) => `${k}=${quote(v)}`).join(',')}}`;
   const extraLabels = Object.fromEntries(Object.entries(options.labels ?? {}).sort(([a], [b]) => a.localeCompare(b)));
-  const runbook = options.runbookUrl ? { runbook_url: options.runbookUrl } : {};
+  const runbook: Record<string, string> = options.runbookUrl ? { runbook_url: options.runbookUrl } : {};
   const rules: PrometheusAlertRule[] = [];
   const add = (alert: string, expr: string, s: { severity: AlertSeverity; for: string }, annotations: Record<string, string>, labels: Record<string, string> = {}) => {
     rules.push({ alert, expr, for: s.for, labels: { ...extraLabels, ...labels, severity: s.severity }, annotations: { ...annotations, ...runbook } });
