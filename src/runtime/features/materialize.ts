@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { InputError } from '../errors';
 import type { Logger } from '../log';
 import { FeatureCatalog, ResolvedView } from './catalog';
-import { OfflineFiles, offlineFilesFor, readParquetColumns } from './offline';
+import { ColumnStats, OfflineFiles, offlineFilesFor, readParquetColumns } from './offline';
 import { CREATED_TS_FIELD, EVENT_TS_FIELD, OnlineKeyspace, OnlineStore, OnlineWriteBatch } from './online-store';
 import { canonicalJoinKey, encodeFeatureValue, entityKeyText, fitsFeatureType, timestampMillis } from './values';
 
@@ -14,12 +14,13 @@ import { canonicalJoinKey, encodeFeatureValue, entityKeyText, fitsFeatureType, t
  *   a missing created timestamp counts as the event timestamp); rows equal on both are broken
  *   by read order (files in path order, rows in file order: the last one read wins).
  * - **Incremental**: each view keeps a watermark in the online store. Without a
- *   created-timestamp column, a run reads the rows whose event time is after the watermark
+ *   created-timestamp column, a run takes the rows whose event time is after the watermark
  *   (a row that arrives later with an older event time is only picked up by `--full`). With a
  *   created-timestamp column, the watermark is on created time, so late-arriving rows are
  *   picked up; a late row replaces the stored value only if it is newer by the rule above.
- *   A view whose definition changed since the last run (features, types, keys, timestamp
- *   columns) is materialized in full.
+ *   Row groups whose footer statistics put them wholly at or behind the watermark are not
+ *   read at all. A view whose definition changed since the last run (features, types, keys,
+ *   timestamp columns) is materialized in full.
  * - **All or nothing**: every file of every view is read and checked before anything is
  *   written; then every hash and every watermark is published in one MULTI/EXEC. A run that
  *   fails (an unreadable file, a value of the wrong type, the store going away) publishes
@@ -44,7 +45,10 @@ export interface ViewMaterialization {
   /** Why a view ran in full. */
   readonly reason?: string;
   readonly files: number;
+  /** Rows read (row groups wholly behind the watermark are skipped, not read). */
   readonly rowsRead: number;
+  /** Row groups skipped thanks to their statistics. */
+  readonly rowGroupsSkipped: number;
   /** Rows past the watermark. */
   readonly rowsNew: number;
   /** Entity hashes written. */
@@ -165,13 +169,24 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
     const candidates = new Map<string, Candidate>();
     let rowsRead = 0;
     let rowsNew = 0;
+    let rowGroupsSkipped = 0;
     let maxEvent = before?.eventTs ?? null;
     let maxCreated = before?.createdTs ?? null;
     if (mode === 'full') [maxEvent, maxCreated] = [null, null];
 
     for (let f = 0; f < list.length; f++) {
       const file = list[f];
-      const { columns: cols, rows: n } = await readParquetColumns(files, file, columns);
+      // Row groups wholly at or behind the watermark are not read (footer statistics).
+      const keep = threshold === null ? undefined : (stats: ReadonlyMap<string, ColumnStats>) => {
+        const event = stats.get(d.timestampField);
+        if (!(event?.max instanceof Date)) return true;
+        if (!byCreated) return event.max.getTime() > threshold;
+        const created = stats.get(d.createdTimestampField!);
+        if (!(created?.max instanceof Date) || created.nullCount === undefined) return true;
+        return created.max.getTime() > threshold || (created.nullCount > 0 && event.max.getTime() > threshold);
+      };
+      const { columns: cols, rows: n, rowGroupsSkipped: skipped, fileRow } = await readParquetColumns(files, file, columns, keep);
+      rowGroupsSkipped += skipped;
       for (let i = 0; i < n; i++) {
         let col = '';
         try {
@@ -210,7 +225,7 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
           candidates.set(key, { ts, cts, order, values });
         } catch (e) {
           const message = e instanceof InputError ? e.message.slice(e.input.length + 2) : (e as Error).message;
-          throw new InputError(`offline file ${file}`, `row ${i}, column '${col}': ${message}`);
+          throw new InputError(`offline file ${file}`, `row ${fileRow(i)}, column '${col}': ${message}`);
         }
       }
       rowsRead += n;
@@ -245,6 +260,7 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
       reason,
       files: list.length,
       rowsRead,
+      rowGroupsSkipped,
       rowsNew,
       entitiesWritten: keys.length,
       watermarkBefore: before,

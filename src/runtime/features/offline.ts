@@ -94,16 +94,37 @@ export function offlineFilesFor(location: string): OfflineFiles {
   return location.startsWith('s3://') ? new S3OfflineFiles() : new LocalOfflineFiles();
 }
 
+/** Statistics of one column in one row group, as the file's footer gives them. */
+export interface ColumnStats {
+  readonly min?: unknown;
+  readonly max?: unknown;
+  readonly nullCount?: number;
+}
+
+/** What {@link readParquetColumns} read. */
+export interface ParquetColumns {
+  /** The columns asked for, in that order, holding only the rows read. */
+  readonly columns: ArrayLike<unknown>[];
+  /** Rows read. */
+  readonly rows: number;
+  /** Row groups skipped by the filter. */
+  readonly rowGroupsSkipped: number;
+  /** Position in the file of the i-th row read (for error messages). */
+  fileRow(i: number): number;
+}
+
 /**
  * Reads the named columns of one Parquet file as whole columns (no row objects: materializing
- * millions of values stays cheap). Any failure (unreadable bytes, not Parquet, a missing
- * column) is an InputError naming the file. Returns the columns in the order asked for.
+ * millions of values stays cheap). `keepRowGroup`, given each row group's column statistics,
+ * may skip row groups (materialization skips those entirely behind its watermark). Any
+ * failure (unreadable bytes, not Parquet, a missing column) is an InputError naming the file.
  */
 export async function readParquetColumns(
   files: OfflineFiles,
   file: string,
   columns: readonly string[],
-): Promise<{ columns: ArrayLike<unknown>[]; rows: number }> {
+  keepRowGroup?: (stats: ReadonlyMap<string, ColumnStats>) => boolean,
+): Promise<ParquetColumns> {
   let buffer: ArrayBuffer;
   try {
     buffer = await files.read(file);
@@ -121,27 +142,63 @@ export async function readParquetColumns(
   if (missing.length) {
     throw new InputError(`offline file ${file}`, `lacks column(s) ${missing.map((c) => `'${c}'`).join(', ')}; it has ${available.join(', ')}`);
   }
-  const rows = Number(metadata.num_rows);
-  const chunks = new Map<string, { data: ArrayLike<unknown>; start: number }[]>(columns.map((c) => [c, []]));
+  // Row ranges to read: contiguous runs of kept row groups.
+  const ranges: { start: number; end: number; offset: number }[] = [];
+  let rowGroupsSkipped = 0;
+  let fileRows = 0;
+  let kept = 0;
+  for (const rg of metadata.row_groups) {
+    const n = Number(rg.num_rows);
+    let keep = true;
+    if (keepRowGroup) {
+      const stats = new Map<string, ColumnStats>();
+      for (const c of rg.columns) {
+        const name = c.meta_data?.path_in_schema?.[0];
+        const st = c.meta_data?.statistics;
+        if (name !== undefined && st) {
+          stats.set(name, { min: st.min_value ?? st.min, max: st.max_value ?? st.max, nullCount: st.null_count === undefined ? undefined : Number(st.null_count) });
+        }
+      }
+      keep = keepRowGroup(stats);
+    }
+    if (keep) {
+      const last = ranges[ranges.length - 1];
+      if (last && last.end === fileRows) last.end += n;
+      else ranges.push({ start: fileRows, end: fileRows + n, offset: kept });
+      kept += n;
+    } else {
+      rowGroupsSkipped++;
+    }
+    fileRows += n;
+  }
+  const out = columns.map(() => new Array<unknown>(kept));
+  const index = new Map(columns.map((c, i) => [c, i]));
   try {
-    await parquetRead({
-      file: buffer,
-      metadata,
-      columns: [...columns],
-      onChunk: (chunk) => { chunks.get(chunk.columnName)?.push({ data: chunk.columnData, start: chunk.rowStart }); },
-    });
+    for (const range of ranges) {
+      await parquetRead({
+        file: buffer,
+        metadata,
+        columns: [...columns],
+        rowStart: range.start,
+        rowEnd: range.end,
+        onChunk: (chunk) => {
+          const col = out[index.get(chunk.columnName)!];
+          const from = Math.max(chunk.rowStart, range.start);
+          const to = Math.min(chunk.rowStart + chunk.columnData.length, range.end);
+          for (let r = from; r < to; r++) col[range.offset + r - range.start] = chunk.columnData[r - chunk.rowStart];
+        },
+      });
+    }
   } catch (e) {
     throw new InputError(`offline file ${file}`, `is not a readable Parquet file (${(e as Error).message})`);
   }
-  const out = columns.map((c) => {
-    const parts = chunks.get(c)!;
-    if (parts.length === 1 && parts[0].start === 0 && parts[0].data.length === rows) return parts[0].data;
-    const col = new Array<unknown>(rows);
-    for (const part of parts) {
-      const n = Math.min(part.data.length, rows - part.start);
-      for (let i = 0; i < n; i++) col[part.start + i] = part.data[i];
-    }
-    return col;
-  });
-  return { columns: out, rows };
+  return {
+    columns: out,
+    rows: kept,
+    rowGroupsSkipped,
+    fileRow: (i) => {
+      const r = ranges.find((x) => i >= x.offset && i < x.offset + (x.end - x.start))!;
+      return r.start + i - r.offset;
+    },
+  };
 }

@@ -14,14 +14,14 @@ export interface Column {
 }
 
 /** Writes a Parquet file (creating folders). */
-export function writeParquet(file: string, columns: Column[]): void {
+export function writeParquet(file: string, columns: Column[], rowGroupSize?: number): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const data = columns.map((c) => ({
     name: c.name,
     type: c.type,
     data: c.type === 'INT64' ? c.data.map((v) => (v === null ? null : BigInt(v as number))) : c.data,
   }));
-  const buf = parquetWriteBuffer({ columnData: data as never });
+  const buf = parquetWriteBuffer({ columnData: data as never, ...(rowGroupSize ? { rowGroupSize } : {}) });
   fs.writeFileSync(file, Buffer.from(buf));
 }
 

@@ -309,10 +309,11 @@ describe('incremental and all-or-nothing materialization', () => {
       { name: 'lifetime_orders', type: 'INT32', data: [2, 0] },
     ]);
     const result = await materialize(catalog, store);
-    expect(result.views.map((v) => [v.view, v.mode, v.rowsRead, v.rowsNew, v.entitiesWritten])).toEqual([
-      ['driver_stats', 'incremental', 9, 3, 2],
-      ['customer_profile', 'incremental', 6, 1, 1],
-      ['pair_stats', 'incremental', 2, 0, 0],
+    // Files wholly behind the watermark (by their footer statistics) are not read at all.
+    expect(result.views.map((v) => [v.view, v.mode, v.rowsRead, v.rowGroupsSkipped, v.rowsNew, v.entitiesWritten])).toEqual([
+      ['driver_stats', 'incremental', 3, 2, 3, 2],
+      ['customer_profile', 'incremental', 2, 1, 1, 1],
+      ['pair_stats', 'incremental', 0, 1, 0, 0],
     ]);
     const after = await dumpKeys(redis, prefix);
     const k = `${prefix}fraud:`;
@@ -365,6 +366,26 @@ describe('incremental and all-or-nothing materialization', () => {
     const ok = await materialize(catalog, store);
     expect(ok.entitiesWritten).toBe(1);
     expect((await dumpKeys(redis, prefix))[`${prefix}fraud:customer_profile:c-9`]).toMatchObject({ tier: 'snew' });
+  });
+
+  test('row groups behind the watermark are skipped inside a file; errors still name the row of the file', async () => {
+    const file = path.join(tmp.dir, 'pair_stats', 'groups.parquet');
+    const write = (second: number | null) => writeParquet(file, [
+      { name: 'driver_id', type: 'INT64', data: [1, 1, 7, second] },
+      { name: 'customer_id', type: 'STRING', data: ['old', 'old', 'c-7', 'c-8'] },
+      { name: 'event_timestamp', type: 'TIMESTAMP', data: [t('2024-01-01T07:00:00Z'), t('2024-01-01T07:30:00Z'), t('2024-01-01T16:00:00Z'), t('2024-01-01T16:00:00Z')] },
+      { name: 'trips_together', type: 'INT64', data: [1, 1, 70, 80] },
+    ], 2);
+    write(null);
+    await expect(materialize(catalog, store, { views: ['pair_stats'] }))
+      .rejects.toThrow(`offline file ${file}: row 3, column 'driver_id': expected an int64 join key (an integer), got null`);
+    write(8);
+    const result = await materialize(catalog, store, { views: ['pair_stats'] });
+    expect(result.views[0]).toMatchObject({ rowsRead: 2, rowGroupsSkipped: 2, rowsNew: 2, entitiesWritten: 2 });
+    const dump = await dumpKeys(redis, prefix);
+    expect(dump[`${prefix}fraud:pair_stats:8:c-8`]).toMatchObject({ trips_together: 'i80' });
+    expect(dump[`${prefix}fraud:pair_stats:1:old`]).toBeUndefined();
+    fs.rmSync(file);
   });
 
   test('a changed view definition re-materializes that view in full; a dry run publishes nothing', async () => {
