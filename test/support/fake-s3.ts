@@ -98,7 +98,7 @@ export class FakeS3 {
         }
         const etag = etagOf(body);
         bucket.set(key, { body, etag });
-        res.writeHead(200, { ETag: etag, 'Content-Length': 0 });
+        res.writeHead(200, { 'ETag': etag, 'Content-Length': 0 });
         res.end();
         return;
       }

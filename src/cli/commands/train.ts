@@ -91,7 +91,7 @@ function put(target: Record<string, unknown>, keys: string[], value: unknown): v
   const last = keys[keys.length - 1];
   if (value && typeof value === 'object' && !Array.isArray(value) && typeof t[last] === 'object' && t[last] !== null) {
     t[last] = { ...(t[last] as Record<string, unknown>), ...(value as Record<string, unknown>) };
-  } else t[last] = value;
+  } else {t[last] = value;}
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InputError, describeValue } from '../errors';
-import type { S3Options } from '../registry/s3';
 import { readUri } from './storage';
+import type { S3Options } from '../registry/s3';
 
 /**
  * Loading the training data: one CSV or Parquet file, read whole, hashed (sha256 of exactly the
@@ -104,7 +104,7 @@ export function parseCsv(body: Buffer, what = 'data'): RawTable {
         if (text[i + 1] === '"') {
           field += '"';
           i++;
-        } else quoted = false;
+        } else {quoted = false;}
       } else {
         if (c === '\n') line++;
         field += c;

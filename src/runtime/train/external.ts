@@ -79,10 +79,10 @@ export async function runExternalTrainer(run: ExternalRun): Promise<Buffer> {
   run.reporter.step('external trainer started', { command: run.command });
   const { code, signal, timedOut } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }>((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', run.command], { env, cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let timedOut = false;
+    let expired = false;
     let killTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
-      timedOut = true;
+      expired = true;
       try {
         process.kill(-child.pid!, 'SIGTERM');
       } catch {
@@ -118,7 +118,7 @@ export async function runExternalTrainer(run: ExternalRun): Promise<Buffer> {
     child.on('close', (c, s) => {
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
-      resolve({ code: c, signal: s, timedOut });
+      resolve({ code: c, signal: s, timedOut: expired });
     });
   });
   const output = tail.length ? `; its last output:\n  ${tail.join('\n  ')}` : '; it printed nothing';

@@ -1,5 +1,5 @@
-import type { TrainConfig } from '../config/train';
 import { higherIsBetter } from './metrics';
+import type { TrainConfig } from '../config/train';
 
 /** The outcome of the quality gate, as recorded in the manifest. */
 export interface GateResult {

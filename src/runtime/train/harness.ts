@@ -4,8 +4,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TrainConfig } from '../config/train';
 import { InputError, NotFoundError } from '../errors';
-import { defaultCreatedBy, openRegistry, RegistryOptions } from '../registry/registry';
-import type { Lineage, ModelManifest, ModelSignature } from '../registry/types';
 import { Dataset, loadDataset, takeRows, takeValues } from './data';
 import { computeMetrics, computeSliceMetrics, Evaluated, predictedColumn } from './evaluate';
 import { runExternalTrainer } from './external';
@@ -20,6 +18,8 @@ import { referenceStatistics } from './reference';
 import { splitRows } from './split';
 import { joinUri, readUri, writeUri } from './storage';
 import { getTrainer, TRAINERS } from './trainers';
+import { defaultCreatedBy, openRegistry, RegistryOptions } from '../registry/registry';
+import type { Lineage, ModelManifest, ModelSignature } from '../registry/types';
 import type { Params, Prediction, Trainer } from './trainers/types';
 
 /** How a run is driven beyond its configuration. */
@@ -107,10 +107,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     let hpo: HpoSummary | undefined;
     if (config.hpo) {
       const metric = hpoMetric(config.hpo, task);
+      const trialData = { task, classes: dataset.classes, d, xTrain: parts.train.x, yTrain: parts.train.y, xValidation: parts.validation.x, yValidation: parts.validation.y };
       const trials = planTrials(config.hpo, config.params, config.seed);
       const runOne = async (trial: TrialSpec): Promise<TrialResult> => {
         if (trainer) {
-          return runBuiltInTrial(trainer, { task, classes: dataset.classes, d, xTrain: parts.train.x, yTrain: parts.train.y, xValidation: parts.validation.x, yValidation: parts.validation.y }, trial, config.seed, metric);
+          return runBuiltInTrial(trainer, trialData, trial, config.seed, metric);
         }
         const started = Date.now();
         const model = await fitExternal(config, dataset, parts, trial.params, path.join(workDir, `trial-${trial.index}`), reporter);
@@ -150,7 +151,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
           reporter.progress('search', done / trials.length, `trial ${r.index}: ${metric}=${r.objective.toFixed(4)}`);
         };
         results = trainer
-          ? await runTrials(trials, { parallelism: config.hpo.parallelism, onTrial, builtIn: { trainerName: trainer.name, trainer, data: { task, classes: dataset.classes, d, xTrain: parts.train.x, yTrain: parts.train.y, xValidation: parts.validation.x, yValidation: parts.validation.y }, seed: config.seed, metric } })
+          ? await runTrials(trials, { parallelism: config.hpo.parallelism, onTrial, builtIn: { trainerName: trainer.name, trainer, data: trialData, seed: config.seed, metric } })
           : await runTrials(trials, { parallelism: config.hpo.parallelism, onTrial, runOne });
       }
       const best = pickBest(results, metric);
@@ -176,8 +177,13 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       parameters = model.params;
       artefact = Buffer.from(model.toOnnx({ modelName: config.model, featureNames: dataset.featureNames }));
       predictor = await loadOnnxPredictor(artefact, task, d, `ONNX export of ${trainer.name}`);
-      const inProcess = model.predict({ x: parts.test.x, n: parts.test.y.length, d });
-      checkParity(inProcess, await predictor.predict(parts.test.x, parts.test.y.length), trainer.name);
+      try {
+        const inProcess = model.predict({ x: parts.test.x, n: parts.test.y.length, d });
+        checkParity(inProcess, await predictor.predict(parts.test.x, parts.test.y.length), trainer.name);
+      } catch (e) {
+        await predictor.release();
+        throw e;
+      }
       predict = async (x, n) => model.predict({ x, n, d });
     } else {
       const external = await fitExternal(config, dataset, parts, params, path.join(workDir, 'final'), reporter);
@@ -273,7 +279,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       }
       const promotedText = promote
         ? `promoted to '${config.gate.alias}'`
-        : gate.passed ? `not promoted (gate.promote is false)` : `NOT promoted: '${config.gate.alias}' stays ${gate.comparedWith ? `at version ${gate.comparedWith}` : 'unset'}`;
+        : gate.passed ? 'not promoted (gate.promote is false)' : `NOT promoted: '${config.gate.alias}' stays ${gate.comparedWith ? `at version ${gate.comparedWith}` : 'unset'}`;
       const text = [
         `registered ${config.model} version ${manifest.version} in ${registry.uri}`,
         `  metrics (test, ${parts.test.y.length} rows): ${Object.entries(metrics).map(([k, v]) => `${k}=${v.toFixed(4)}`).join(' ')}`,

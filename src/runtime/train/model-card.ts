@@ -1,6 +1,6 @@
-import type { Lineage, ModelSignature, ReferenceStatistics } from '../registry/types';
 import type { GateResult } from './gate';
 import type { HpoSummary } from './hpo';
+import type { Lineage, ModelSignature, ReferenceStatistics } from '../registry/types';
 
 /** Everything the model card states; each section is written from facts of the run. */
 export interface ModelCardInput {
@@ -80,7 +80,7 @@ export function renderModelCard(c: ModelCardInput): string {
 
   out.push('## Quality gate', '');
   out.push(`${c.gate.passed ? 'Passed' : '**Failed**'}${c.gate.comparedWith ? ` against \`${c.gate.alias}\` version ${c.gate.comparedWith}` : ` (no \`${c.gate.alias}\` to compare with)`}; `
-    + `${c.gate.promoted ? `promoted to \`${c.gate.alias}\`.` : c.gate.passed ? `not promoted (promotion is switched off).` : `not promoted: \`${c.gate.alias}\` was left where it was.`}`);
+    + `${c.gate.promoted ? `promoted to \`${c.gate.alias}\`.` : c.gate.passed ? 'not promoted (promotion is switched off).' : `not promoted: \`${c.gate.alias}\` was left where it was.`}`);
   if (c.gate.reasons.length) out.push('', ...c.gate.reasons.map((r) => `- ${r}`));
   out.push('');
 
@@ -91,7 +91,7 @@ export function renderModelCard(c: ModelCardInput): string {
   out.push('');
   if (c.hpo) {
     const h = c.hpo;
-    out.push(`### Hyperparameter search`, '', `${h.mode} search, ${h.trials.length} trials, seed ${h.seed}, ranked by validation \`${h.metric}\` (${h.higherIsBetter ? 'higher' : 'lower'} is better); best: trial ${h.best}.`, '');
+    out.push('### Hyperparameter search', '', `${h.mode} search, ${h.trials.length} trials, seed ${h.seed}, ranked by validation \`${h.metric}\` (${h.higherIsBetter ? 'higher' : 'lower'} is better); best: trial ${h.best}.`, '');
     const keys = [...new Set(h.trials.flatMap((t) => Object.keys(t.searched)))];
     const ranked = [...h.trials].sort((a, b) => (h.higherIsBetter ? b.objective - a.objective : a.objective - b.objective)).slice(0, 10);
     out.push(table(['trial', ...keys, h.metric], ranked.map((t) => [String(t.index), ...keys.map((k) => String(t.searched[k])), num(t.objective)])));
@@ -118,7 +118,7 @@ export function renderModelCard(c: ModelCardInput): string {
     if (max >= 3 * min) limits.push(`Imbalanced classes (largest ${max} rows, smallest ${min}): accuracy alone overstates quality; read precision, recall and the per-class balance.`);
   }
   if (c.splitSizes.test < 100) limits.push(`The test split has ${c.splitSizes.test} rows: the metrics above have wide confidence intervals.`);
-  limits.push(`Valid only for inputs like the training data: values outside the training range of a feature (see the table above) are extrapolation.`);
+  limits.push('Valid only for inputs like the training data: values outside the training range of a feature (see the table above) are extrapolation.');
   out.push(...limits.map((l) => `- ${l}`), '');
   return out.join('\n');
 }

@@ -31,7 +31,7 @@ export class JsonReporter implements Reporter {
   progress(stage: string, fraction: number, message?: string): void {
     const prev = this.last.get(stage);
     const t = this.now();
-    if (prev && fraction < 1 && fraction - prev.fraction < 0.1 && t - prev.at < 5000) return;
+    if (prev && fraction < 1 && fraction - prev.fraction < 0.1 - 1e-9 && t - prev.at < 5000) return;
     this.last.set(stage, { fraction, at: t });
     this.log.info({ stage, progress: Math.round(fraction * 1000) / 1000, ...(message ? { detail: message } : {}) }, `${stage} ${Math.round(fraction * 100)}%`);
   }

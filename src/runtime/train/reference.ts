@@ -1,5 +1,5 @@
-import { ColumnReference, REFERENCE_SCHEMA_VERSION, ReferenceStatistics } from '../registry/types';
 import { Rng } from './split';
+import { ColumnReference, REFERENCE_SCHEMA_VERSION, ReferenceStatistics } from '../registry/types';
 
 /**
  * Reference statistics (the drift monitor's baseline), computed on the training split:

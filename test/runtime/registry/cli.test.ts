@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sampleInput } from './sample';
 import { run } from '../../../src/cli/commands/registry';
 import { openRegistry } from '../../../src/runtime/registry/registry';
-import { sampleInput } from './sample';
 
 let tmp: string;
 let root: string;
@@ -15,7 +15,7 @@ beforeAll(async () => {
   await registry.register(sampleInput('fraud', 'one'));
   await registry.register(sampleInput('fraud', 'two', {
     metrics: { roc_auc: 0.987654, accuracy: 0.95 },
-    gate: { passed: false, reasons: ["roc_auc 0.9877 is below the minimum 0.99"], comparedWith: 1 },
+    gate: { passed: false, reasons: ['roc_auc 0.9877 is below the minimum 0.99'], comparedWith: 1 },
     sliceMetrics: { sex: { 1: { accuracy: 0.9 }, 2: { accuracy: 0.97 } } },
   }));
   await registry.register(sampleInput('churn'));

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sampleInput } from './sample';
 import { IntegrityError, InputError, NotFoundError } from '../../../src/runtime/errors';
 import { openRegistry, Registry, RegistryOptions, sha256 } from '../../../src/runtime/registry/registry';
 import { FakeS3 } from '../../support/fake-s3';
-import { sampleInput } from './sample';
 
 /** One backend under test: how to open a fresh registry and how to reach its raw bytes. */
 interface Harness {

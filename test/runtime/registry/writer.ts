@@ -8,8 +8,8 @@
  * S3 settings come from CDK_MLOPS_S3_ENDPOINT / CDK_MLOPS_S3_FORCE_PATH_STYLE / AWS_* env.
  */
 import * as fs from 'node:fs';
-import { openRegistry } from '../../../src/runtime/registry/registry';
 import { sampleInput } from './sample';
+import { openRegistry } from '../../../src/runtime/registry/registry';
 
 async function main(): Promise<void> {
   const [uri, model, countText, mode] = process.argv.slice(2);

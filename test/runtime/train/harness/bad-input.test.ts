@@ -3,10 +3,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { config, DATA, tempDir } from './support';
 import { TrainConfigInput } from '../../../../src/runtime/config/train';
 import { InputError } from '../../../../src/runtime/errors';
 import { train } from '../../../../src/runtime/train/harness';
-import { config, DATA, tempDir } from './support';
 
 /**
  * Every kind of bad input stops the run with an InputError that names the column, row and

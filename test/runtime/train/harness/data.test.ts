@@ -5,11 +5,11 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { config, DATA, tempDir } from './support';
 import { openRegistry } from '../../../../src/runtime/registry/registry';
 import { buildDataset, loadDataset, parseCsv } from '../../../../src/runtime/train/data';
 import { train, TrainOutcome, TrialOutcome } from '../../../../src/runtime/train/harness';
 import { FakeS3 } from '../../../support/fake-s3';
-import { config, DATA, tempDir } from './support';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 let dir: string;

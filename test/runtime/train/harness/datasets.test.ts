@@ -4,13 +4,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { config, DATA, tempDir } from './support';
 import { openRegistry } from '../../../../src/runtime/registry/registry';
 import { loadDataset, takeRows, takeValues } from '../../../../src/runtime/train/data';
 import { computeMetrics } from '../../../../src/runtime/train/evaluate';
 import { train, TrainOutcome } from '../../../../src/runtime/train/harness';
 import { loadOnnxPredictor } from '../../../../src/runtime/train/onnx-model';
 import { splitRows } from '../../../../src/runtime/train/split';
-import { config, DATA, tempDir } from './support';
 
 /**
  * End to end on the real data sets: train, evaluate, register; the models must be good (within

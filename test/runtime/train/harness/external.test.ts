@@ -3,10 +3,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { config, DATA, tempDir, tsNodeCommand } from './support';
 import { InputError } from '../../../../src/runtime/errors';
 import { openRegistry } from '../../../../src/runtime/registry/registry';
 import { train, TrainOutcome } from '../../../../src/runtime/train/harness';
-import { config, DATA, tempDir, tsNodeCommand } from './support';
 
 const SCRIPT = path.join(__dirname, 'fixtures', 'external-trainer.ts');
 let dir: string;
@@ -50,9 +50,13 @@ describe('external trainer mode', () => {
     // What the command was given: the split as CSV (features then target), and the contract.
     expect(lastLog()).toEqual({
       header: ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6', 'target'],
-      trainRows: 310, validationRows: 66,
+      trainRows: 310,
+      validationRows: 66,
       features: ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6'],
-      params: { alpha: 0 }, target: 'target', task: 'regression', seed: '42',
+      params: { alpha: 0 },
+      target: 'target',
+      task: 'regression',
+      seed: '42',
     });
     const card = await openRegistry(registry).getModelCard('diabetes-ols', 1);
     expect(card).toContain(`External command: \`${command}\``);

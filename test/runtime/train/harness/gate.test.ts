@@ -3,10 +3,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { config, DATA, tempDir } from './support';
 import { openRegistry } from '../../../../src/runtime/registry/registry';
 import { evaluateGate } from '../../../../src/runtime/train/gate';
 import { train, TrainOutcome } from '../../../../src/runtime/train/harness';
-import { config, DATA, tempDir } from './support';
 
 let dir: string;
 beforeAll(() => {
@@ -73,7 +73,9 @@ describe('quality gate against the champion', () => {
     const uri = path.join(DATA, 'diabetes.csv');
     await train(config({ model: 'db', trainer: 'ridge', registry, data: { uri } }), { env });
     const fewer = await train(config({
-      model: 'db', trainer: 'ridge', registry,
+      model: 'db',
+      trainer: 'ridge',
+      registry,
       data: { uri, features: ['age', 'sex'], ignore: ['bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6'] },
       gate: { maxRegression: { rmse: 5 }, maximums: { rmse: 100 } },
     }), { env }) as TrainOutcome;

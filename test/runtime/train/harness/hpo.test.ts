@@ -3,11 +3,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { config, DATA, tempDir } from './support';
 import { TrainConfigInput } from '../../../../src/runtime/config/train';
 import { openRegistry } from '../../../../src/runtime/registry/registry';
 import { train, TrainOutcome, TrialOutcome } from '../../../../src/runtime/train/harness';
 import { planTrials } from '../../../../src/runtime/train/hpo';
-import { config, DATA, tempDir } from './support';
 
 let dir: string;
 beforeAll(() => {

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DATA } from './support';
 import { referenceSchema } from '../../../../src/runtime/registry/schema';
 import { loadDataset, takeRows } from '../../../../src/runtime/train/data';
 import { columnReference, histogramCounts, quantileSorted, referenceStatistics, reservoir } from '../../../../src/runtime/train/reference';
-import { DATA } from './support';
 
 const numpy = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'numpy-reference-stats.json'), 'utf8'));
 const splits = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'splits-seed42.json'), 'utf8'));
