@@ -126,6 +126,10 @@ export function canonicalJoinKey(value: unknown, type: JoinKeyType, where: strin
     if (typeof value === 'string') return value;
     throw new InputError(where, `expected a string join key, got ${describeValue(value)}`);
   }
+  if (typeof value === 'number' && Number.isSafeInteger(value)) {
+    if (type === 'int32' && (value < INT32_MIN || value > INT32_MAX)) throw new InputError(where, `${value} is out of range for int32`);
+    return String(value);
+  }
   let big: bigint | undefined;
   if (typeof value === 'bigint') big = value;
   else if (typeof value === 'number' && Number.isSafeInteger(value)) big = BigInt(value);
