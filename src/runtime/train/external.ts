@@ -76,26 +76,43 @@ export async function runExternalTrainer(run: ExternalRun): Promise<Buffer> {
   };
   const tail: string[] = [];
   const started = Date.now();
+  let interrupted: NodeJS.Signals | undefined;
+  let removeSignalHandlers = (): void => undefined;
   run.reporter.step('external trainer started', { command: run.command });
   const { code, signal, timedOut } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }>((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', run.command], { env, cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let expired = false;
     let killTimer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      expired = true;
+    const stop = (): void => {
       try {
         process.kill(-child.pid!, 'SIGTERM');
       } catch {
         // already gone
       }
-      killTimer = setTimeout(() => {
+      killTimer ??= setTimeout(() => {
         try {
           process.kill(-child.pid!, 'SIGKILL');
         } catch {
           // already gone
         }
       }, 5000);
+    };
+    const timer = setTimeout(() => {
+      expired = true;
+      stop();
     }, run.timeoutSeconds * 1000);
+    // The command runs in its own process group: pass a SIGTERM/SIGINT of the harness on to it
+    // (a Job being deleted, Ctrl-C), so that it is never left running on its own.
+    const onSignal = (sig: NodeJS.Signals): void => {
+      interrupted = sig;
+      stop();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    removeSignalHandlers = () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    };
     const onLine = (stream: string) => {
       let buffered = '';
       return (chunk: Buffer): void => {
@@ -113,14 +130,17 @@ export async function runExternalTrainer(run: ExternalRun): Promise<Buffer> {
     child.stderr!.on('data', onLine('stderr'));
     child.on('error', (e) => {
       clearTimeout(timer);
+      removeSignalHandlers();
       reject(new InputError('external.command', `cannot be started: ${e.message}`));
     });
     child.on('close', (c, s) => {
       clearTimeout(timer);
+      removeSignalHandlers();
       if (killTimer) clearTimeout(killTimer);
       resolve({ code: c, signal: s, timedOut: expired });
     });
   });
+  if (interrupted) throw new Error(`interrupted by ${interrupted}: the external trainer was stopped and nothing was registered`);
   const output = tail.length ? `; its last output:\n  ${tail.join('\n  ')}` : '; it printed nothing';
   if (timedOut) throw new InputError('external.command', `${JSON.stringify(run.command)} did not finish within ${run.timeoutSeconds} s and was killed${output}`);
   if (code !== 0) throw new InputError('external.command', `${JSON.stringify(run.command)} failed (${signal ? `killed by ${signal}` : `exit code ${code}`})${output}`);

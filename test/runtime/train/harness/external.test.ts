@@ -111,4 +111,29 @@ describe('external trainer mode', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(fs.existsSync(registry)).toBe(false);
   });
+
+  test('a SIGTERM of the harness stops the command (its whole process group) and registers nothing', async () => {
+    const registry = path.join(dir, 'reg-signal');
+    const marker = path.join(dir, 'child.pid');
+    const steps: string[] = [];
+    const reporter = { step: (m: string) => steps.push(m), progress: () => undefined, warn: () => undefined, result: () => undefined };
+    const running = train(config({
+      model: 'm',
+      registry,
+      data: { uri: path.join(DATA, 'diabetes.csv') },
+      external: { command: `sh -c 'echo $$ > ${marker}; sleep 30'`, task: 'regression' },
+    }), { reporter });
+    for (let i = 0; i < 200 && !fs.existsSync(marker); i++) await new Promise((r) => setTimeout(r, 25));
+    const pid = Number(fs.readFileSync(marker, 'utf8'));
+    const before = process.listenerCount('SIGTERM');
+    process.emit('SIGTERM', 'SIGTERM');
+    await expect(running).rejects.toThrow('interrupted by SIGTERM: the external trainer was stopped and nothing was registered');
+    // Gone, or a zombie waiting for its (new) parent to reap it: not running any more.
+    await new Promise((r) => setTimeout(r, 100));
+    const state = fs.existsSync(`/proc/${pid}/stat`) ? fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0] : 'gone';
+    expect(['gone', 'Z', 'X']).toContain(state);
+    expect(process.listenerCount('SIGTERM')).toBe(before - 1);
+    expect(fs.existsSync(registry)).toBe(false);
+    expect(steps).toContain('external trainer started');
+  });
 });
