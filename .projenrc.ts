@@ -52,6 +52,7 @@ const project = new typescript.TypeScriptProject({
     '@kubernetes-models/argo-cd@2.7.2',
     '@kubernetes-models/external-secrets@0.5.2',
     'autocannon@^8.0.0',
+    'ajv@^8.17.1',
   ],
   tsconfig: {
     compilerOptions: {

@@ -42,8 +42,13 @@ describe('ModelRegistry', () => {
     expect(Object.keys(tfResources(s, 'aws_s3_bucket'))).toHaveLength(1);
     const entry = (s.inventory.capabilities as { kind: string }[]).find((c) => c.kind === 'model-registry');
     expect(entry).toEqual({
-      kind: 'model-registry', name: 'registry', uri: registry.registryUri, bucket: registry.bucketName,
-      prefix: 'registry', ownBucket: false, models: ['churn', 'fraud'],
+      kind: 'model-registry',
+      name: 'registry',
+      uri: registry.registryUri,
+      bucket: registry.bucketName,
+      prefix: 'registry',
+      ownBucket: false,
+      models: ['churn', 'fraud'],
     });
   });
 
@@ -64,7 +69,10 @@ describe('ModelRegistry', () => {
     expect(st.map((x) => x.Sid)).toEqual(['RegistryReadFraud', 'RegistryListFraud', `RegistryKeyRead${st[2].Sid.slice('RegistryKeyRead'.length)}`]);
     expect(st[0]).toEqual({ Sid: 'RegistryReadFraud', Effect: 'Allow', Action: 's3:GetObject', Resource: `${bucketArn}/registry/models/fraud/*` });
     expect(st[1]).toEqual({
-      Sid: 'RegistryListFraud', Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn,
+      Sid: 'RegistryListFraud',
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: bucketArn,
       Condition: { StringLike: { 's3:prefix': ['registry/models/fraud/*'] } },
     });
     expect(st[2].Action).toBe('kms:Decrypt');
