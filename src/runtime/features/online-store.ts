@@ -96,10 +96,17 @@ export class RedisOnlineStore implements OnlineStore {
 
   /** Connects; fails with the URL (never the credentials) if Redis cannot be reached. */
   public static async connect(config: RedisOnlineStoreConfig, env: NodeJS.ProcessEnv = process.env): Promise<RedisOnlineStore> {
-    const redis = new Redis(config.url, RedisOnlineStore.options(config, env));
+    // No retries until the first connection succeeds (a bad address fails at start, at once);
+    // after that, reconnect with a capped backoff.
+    let connected = false;
+    const redis = new Redis(config.url, {
+      ...RedisOnlineStore.options(config, env),
+      retryStrategy: (times) => (connected ? Math.min(times * 100, 2000) : null),
+    });
     redis.on('error', () => { /* surfaced through the failing command */ });
     try {
       await redis.connect();
+      connected = true;
     } catch (e) {
       redis.disconnect();
       throw new Error(`cannot connect to the online store at ${redactUrl(config.url)}: ${(e as Error).message}`);

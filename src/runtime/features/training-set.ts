@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../errors';
 import { FeatureCatalog, ResolvedFeature, ResolvedView } from './catalog';
 import { LocalOfflineFiles } from './offline';
@@ -97,6 +97,9 @@ export async function buildTrainingSet(catalog: FeatureCatalog, options: Trainin
   if (!fs.existsSync(options.entities)) throw new InputError('entity table', `${options.entities} does not exist`);
   const outFormat = options.output ? fileFormat(options.output, 'output') : undefined;
 
+  // Loaded on use: processes that only serve features (the model server) never load DuckDB.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const conn = await instance.connect();
   try {
