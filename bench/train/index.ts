@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { rocAuc } from '../../src/runtime/train/metrics';
 import { logisticRegression } from '../../src/runtime/train/trainers/logistic-regression';
 import { SeededRandom } from '../../src/runtime/train/trainers/random';
-import type { Matrix } from '../../src/runtime/train/trainers/types';
+import type { Matrix, Params } from '../../src/runtime/train/trainers/types';
 
 const PYTHON = '/usr/bin/python3';
 const ROOT = path.join(__dirname, '..', '..');
@@ -107,12 +107,16 @@ t0 = time.perf_counter()
 m = LogisticRegression(solver='lbfgs').fit(X, y)
 seconds = time.perf_counter() - t0
 np.save(d + '/proba_sklearn.npy', m.predict_proba(Xt)[:, 1].astype(np.float64))
-print(json.dumps({'seconds': seconds, 'n_iter': int(m.n_iter_[0]), 'version': sklearn.__version__, 'numpy': np.__version__, 'pools': pools}))
+# Largest gradient component of the mean loss + ||w||^2 / (2 C n) at the solution (not timed).
+r = 1 / (1 + np.exp(-(X @ m.coef_[0] + m.intercept_[0]))) - y
+g = np.concatenate([X.T @ r / len(y) + m.coef_[0] / len(y), [r.mean()]])
+print(json.dumps({'seconds': seconds, 'n_iter': int(m.n_iter_[0]), 'gradient_max': float(np.abs(g).max()), 'version': sklearn.__version__, 'numpy': np.__version__, 'pools': pools}))
 `;
 
 interface SklearnRun {
   seconds: number;
   n_iter: number;
+  gradient_max: number;
   version: string;
   numpy: string;
   pools: [string | null, number | null][];
@@ -190,9 +194,11 @@ function main(): void {
   const data = generate(rows, testRows, d, seed);
   const missing = sklearnAvailable();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-'));
-  const ours: number[] = [];
-  let ourIterations = 0;
-  let ourAuc = NaN;
+  // The default tolerance, and one tight enough to reach the precision scikit-learn stops at.
+  const ours = [
+    { label: 'tol=1e-4 (default)', params: {} as Params, seconds: [] as number[], iterations: 0, gradientMax: NaN, auc: NaN },
+    { label: 'tol=1e-7', params: { tol: 1e-7 } as Params, seconds: [] as number[], iterations: 0, gradientMax: NaN, auc: NaN },
+  ];
   const sk: SklearnRun[] = [];
   const sk1: SklearnRun[] = [];
   try {
@@ -205,16 +211,19 @@ function main(): void {
       fs.writeFileSync(path.join(dir, 'fit.py'), SKLEARN_SCRIPT);
     }
     for (let r = 0; r < rounds; r++) {
-      const t0 = process.hrtime.bigint();
-      const model = logisticRegression.fit(data.train.x, data.train.y, {}, { seed });
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      ours.push(seconds);
-      ourIterations = Number(model.diagnostics.iterations);
-      const p = model.predict(data.test.x).probabilities!;
-      const p1 = new Float64Array(testRows);
-      for (let i = 0; i < testRows; i++) p1[i] = p[2 * i + 1];
-      ourAuc = rocAuc(data.test.y, interleave(p1), [0, 1]);
-      log(`round ${r + 1}: cdk-mlops ${seconds.toFixed(3)} s (${ourIterations} iterations)`);
+      for (const variant of ours) {
+        const t0 = process.hrtime.bigint();
+        const model = logisticRegression.fit(data.train.x, data.train.y, variant.params, { seed });
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        variant.seconds.push(seconds);
+        variant.iterations = Number(model.diagnostics.iterations);
+        variant.gradientMax = Number(model.diagnostics.gradient_max);
+        const p = model.predict(data.test.x).probabilities!;
+        const p1 = new Float64Array(testRows);
+        for (let i = 0; i < testRows; i++) p1[i] = p[2 * i + 1];
+        variant.auc = rocAuc(data.test.y, interleave(p1), [0, 1]);
+        log(`round ${r + 1}: cdk-mlops ${variant.label} ${seconds.toFixed(3)} s (${variant.iterations} iterations)`);
+      }
       if (!missing) {
         const a = runSklearn(dir, false);
         sk.push(a);
@@ -224,7 +233,7 @@ function main(): void {
       }
     }
     const skAuc = missing ? NaN : rocAuc(data.test.y, interleave(readNpy(path.join(dir, 'proba_sklearn.npy'))), [0, 1]);
-    const mOurs = median(ours);
+    const mOurs = median(ours[0].seconds);
     const cpu = os.cpus();
     const lines: string[] = [
       '## Training',
@@ -233,15 +242,18 @@ function main(): void {
       '`LogisticRegression(solver="lbfgs")` (defaults: C=1, tol=1e-4) on the same seeded synthetic',
       `data set: ${rows.toLocaleString('en-US')} training rows x ${d} features, ROC AUC on ${testRows.toLocaleString('en-US')}`,
       'held-out rows. Only the fit is timed; median of the rounds, contenders alternating.',
+      '"max gradient" is the largest gradient component of the mean objective',
+      '(mean log loss + ||w||^2 / (2 C n)) where each fit stopped: how precisely it solved the problem.',
       '',
       `- command: \`npm run bench:train${rows !== 1000000 || rounds !== 3 ? ` -- --rows ${rows} --rounds ${rounds}` : ''}\``,
       `- machine: ${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; shared with other jobs (load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')} at the end), so times are noisy: compare the ratio`,
       `- date: ${new Date().toISOString().slice(0, 10)}`,
       '',
-      '| contender | fit time (median) | iterations | held-out ROC AUC |',
-      '| --- | --- | --- | --- |',
-      `| cdk-mlops logistic-regression (1 thread) | ${mOurs.toFixed(3)} s | ${ourIterations} | ${ourAuc.toFixed(5)} |`,
+      '| contender | fit time (median) | iterations | max gradient | held-out ROC AUC |',
+      '| --- | --- | --- | --- | --- |',
+      ...ours.map((v) => `| cdk-mlops logistic-regression, ${v.label} (1 thread) | ${median(v.seconds).toFixed(3)} s | ${v.iterations} | ${v.gradientMax.toExponential(1)} | ${v.auc.toFixed(5)} |`),
     ];
+    const ourAuc = ours[0].auc;
     if (missing) {
       lines.push('', `scikit-learn side skipped: ${missing}.`);
     } else {
@@ -249,14 +261,15 @@ function main(): void {
       const mSk = median(sk.map((s) => s.seconds));
       const mSk1 = median(sk1.map((s) => s.seconds));
       lines.push(
-        `| scikit-learn ${sk[0].version} lbfgs (thread pools ${threads}) | ${mSk.toFixed(3)} s | ${sk[0].n_iter} | ${skAuc.toFixed(5)} |`,
-        `| scikit-learn ${sk[0].version} lbfgs, OMP/OPENBLAS_NUM_THREADS=1 | ${mSk1.toFixed(3)} s | ${sk1[0].n_iter} | ${skAuc.toFixed(5)} |`,
+        `| scikit-learn ${sk[0].version} lbfgs (thread pools ${threads}) | ${mSk.toFixed(3)} s | ${sk[0].n_iter} | ${sk[0].gradient_max.toExponential(1)} | ${skAuc.toFixed(5)} |`,
+        `| scikit-learn ${sk[0].version} lbfgs, OMP/OPENBLAS_NUM_THREADS=1 | ${mSk1.toFixed(3)} s | ${sk1[0].n_iter} | ${sk1[0].gradient_max.toExponential(1)} | ${skAuc.toFixed(5)} |`,
         '',
-        `- time ratio cdk-mlops / scikit-learn: **${(mOurs / mSk).toFixed(2)}x** (single-threaded scikit-learn: ${(mOurs / mSk1).toFixed(2)}x); goal <= 2x: ${mOurs / mSk <= 2 ? 'met' : 'NOT met'}`,
-        `- ROC AUC difference (cdk-mlops - scikit-learn): **${(ourAuc - skAuc).toExponential(2)}**; goal within 0.005: ${Math.abs(ourAuc - skAuc) <= 0.005 ? 'met' : 'NOT met'}`,
-        `- every round (s): cdk-mlops ${ours.map((v) => v.toFixed(3)).join(', ')}; scikit-learn ${sk.map((s) => s.seconds.toFixed(3)).join(', ')}; single-threaded ${sk1.map((s) => s.seconds.toFixed(3)).join(', ')}`,
+        `- time ratio cdk-mlops (default) / scikit-learn: **${(mOurs / mSk).toFixed(2)}x** (single-threaded scikit-learn: ${(mOurs / mSk1).toFixed(2)}x); goal <= 2x: ${mOurs / mSk <= 2 ? 'met' : 'NOT met'}`,
+        `- at the precision scikit-learn reaches (tol=1e-7): ${(median(ours[1].seconds) / mSk).toFixed(2)}x (single-threaded scikit-learn: ${(median(ours[1].seconds) / mSk1).toFixed(2)}x)`,
+        `- ROC AUC difference (cdk-mlops default - scikit-learn): **${(ourAuc - skAuc).toExponential(2)}**; goal within 0.005: ${Math.abs(ourAuc - skAuc) <= 0.005 ? 'met' : 'NOT met'}`,
+        `- every round (s): ${ours.map((v) => `cdk-mlops ${v.label} ${v.seconds.map((t) => t.toFixed(3)).join(', ')}`).join('; ')}; scikit-learn ${sk.map((x) => x.seconds.toFixed(3)).join(', ')}; single-threaded ${sk1.map((x) => x.seconds.toFixed(3)).join(', ')}`,
         `- scikit-learn ${sk[0].version} (Debian python3-sklearn, NumPy ${sk[0].numpy}) does not standardise; the synthetic features are already near standard scale (mean 0, sd 1.1), the case most favourable to it. cdk-mlops standardises inside the fit (the time includes that pass).`,
-        '- the stopping rules differ: cdk-mlops stops when the largest gradient component of the mean loss is <= tol (or on SciPy\'s relative-decrease rule); scikit-learn 1.2 applies tol to the gradient of the summed loss, and in practice stops on SciPy\'s relative-decrease rule (factr 1e7). Both reach the same held-out AUC (row above).',
+        '- the stopping rules differ: cdk-mlops stops when the largest gradient component of the mean objective is <= tol (or on SciPy\'s relative-decrease rule, tightened to tol^2); scikit-learn 1.2 applies tol to the gradient of the *summed* loss, which it does not reach here: it stops on SciPy\'s relative-decrease rule (factr 1e7), at a smaller gradient than cdk-mlops\' default. The held-out AUC is the same; the tol=1e-7 row shows the cost of matching its precision.',
       );
     }
     const section = lines.join('\n') + '\n';

@@ -36,6 +36,8 @@ export interface LbfgsResult {
   readonly converged: boolean;
   /** Why it stopped, in words. */
   readonly reason: string;
+  /** Largest gradient component at `x`. */
+  readonly gradientMax: number;
 }
 
 const C1 = 1e-4;
@@ -87,7 +89,7 @@ export function minimizeLbfgs(fg: ObjectiveWithGradient, x0: Float64Array, optio
   let f = fg(x, g);
   if (!Number.isFinite(f)) throw new Error(`objective is ${f} at the starting point`);
   let gmax = maxAbs(g);
-  if (gmax <= options.gtol) return { x, f, iterations: 0, evaluations, converged: true, reason: 'gradient below gtol at start' };
+  if (gmax <= options.gtol) return { x, f, iterations: 0, evaluations, converged: true, reason: 'gradient below gtol at start', gradientMax: gmax };
 
   let iteration = 0;
   while (iteration < options.maxIterations) {
@@ -186,7 +188,7 @@ export function minimizeLbfgs(fg: ObjectiveWithGradient, x0: Float64Array, optio
     }
     if (!accepted) {
       if (bestA === 0) {
-        return { x, f, iterations: iteration, evaluations, converged: false, reason: 'line search found no decrease' };
+        return { x, f, iterations: iteration, evaluations, converged: false, reason: 'line search found no decrease', gradientMax: gmax };
       }
       // Take the best point seen (sufficient decrease without the curvature condition).
       evalAt(bestA);
@@ -215,10 +217,10 @@ export function minimizeLbfgs(fg: ObjectiveWithGradient, x0: Float64Array, optio
     iteration++;
     gmax = maxAbs(g);
     options.onIteration?.(iteration, f, gmax);
-    if (gmax <= options.gtol) return { x, f, iterations: iteration, evaluations, converged: true, reason: 'gradient below gtol' };
+    if (gmax <= options.gtol) return { x, f, iterations: iteration, evaluations, converged: true, reason: 'gradient below gtol', gradientMax: gmax };
     if ((fOld - f) <= ftol * Math.max(Math.abs(fOld), Math.abs(f), 1)) {
-      return { x, f, iterations: iteration, evaluations, converged: true, reason: 'relative decrease below ftol' };
+      return { x, f, iterations: iteration, evaluations, converged: true, reason: 'relative decrease below ftol', gradientMax: gmax };
     }
   }
-  return { x, f, iterations: iteration, evaluations, converged: false, reason: `stopped after maxIterations (${options.maxIterations})` };
+  return { x, f, iterations: iteration, evaluations, converged: false, reason: `stopped after maxIterations (${options.maxIterations})`, gradientMax: gmax };
 }

@@ -262,6 +262,7 @@ export const logisticRegression: BuiltInTrainer = {
       converged: result.converged,
       stop_reason: result.reason,
       objective: result.f,
+      gradient_max: result.gradientMax,
     });
   },
 };
