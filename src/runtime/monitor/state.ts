@@ -127,6 +127,8 @@ export class ColumnState {
   /** Counts per category (categorical). */
   public categories?: Map<string, number>;
   public categoryOverflow = 0;
+  /** Reused buffer of the finite values of a column chunk (no allocation per chunk). */
+  private scratch?: Float64Array;
 
   private readonly mode: StateMode;
   private readonly exactMax: number;
@@ -257,16 +259,15 @@ export class ColumnState {
     const hist = this.histogram;
     const lo = this.lo;
     const hi = this.hi;
-    let count = this.count;
-    let mean = this.mean;
-    let m2 = this.m2;
     let min = this.min;
     let max = this.max;
     let out = 0;
     let missing = 0;
     let nonFinite = 0;
-    const finite = new Float64Array(n);
+    if (!this.scratch || this.scratch.length < n) this.scratch = new Float64Array(n);
+    const finite = this.scratch;
     let nf = 0;
+    let sum = 0;
     for (let i = 0; i < n; i++) {
       const v = values[i];
       if (v !== v) {
@@ -278,22 +279,33 @@ export class ColumnState {
         continue;
       }
       finite[nf++] = v;
-      count++;
-      const d = v - mean;
-      mean += d / count;
-      m2 += d * (v - mean);
+      sum += v;
       if (v < min) min = v;
       if (v > max) max = v;
       if (v < lo || v > hi) out++;
       if (hist) hist[binIndex(edges!, v)]++;
     }
+    // mean and M2 of the chunk in two passes (no division per value), merged with Chan's formula
+    if (nf > 0) {
+      const cm = sum / nf;
+      let cm2 = 0;
+      let corr = 0;
+      for (let i = 0; i < nf; i++) {
+        const d = finite[i] - cm;
+        cm2 += d * d;
+        corr += d;
+      }
+      cm2 -= (corr * corr) / nf;
+      const total = this.count + nf;
+      const delta = cm - this.mean;
+      this.m2 = this.m2 + cm2 + (delta * delta * this.count * nf) / total;
+      this.mean = this.count ? this.mean + (delta * nf) / total : cm;
+      this.count = total;
+    }
     this.rows += n;
     this.missing += missing;
     this.nonFinite += nonFinite;
     this.outOfRange += out;
-    this.count = count;
-    this.mean = mean;
-    this.m2 = m2;
     this.min = min;
     this.max = max;
     if (this.distinct) {
