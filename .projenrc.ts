@@ -127,4 +127,5 @@ project.addTask('bench:features', { description: 'Feature store benchmark: onlin
 project.addTask('bench:train', { description: 'Training benchmark: built-in logistic regression vs scikit-learn lbfgs on 1,000,000 x 30 synthetic rows (time ratio, ROC AUC)', exec: 'ts-node --transpile-only bench/train/index.ts', receiveArgs: true });
 project.addTask('bench:diff', { description: 'cdk-mlops diff benchmark: diff of two dist trees (small, large) vs parse only and git diff --no-index', exec: 'ts-node --transpile-only bench/diff/index.ts' });
 project.addTask('bench:drift', { description: 'Drift benchmark: streaming drift statistics vs NumPy/SciPy on 10,000,000 x 20 generated rows (rows/s, peak RSS at 1M vs 10M)', exec: 'ts-node --transpile-only bench/drift/index.ts', receiveArgs: true });
+project.addTask('bench:serve', { description: 'Serving benchmark: bare node:http + session.run vs cdk-mlops serve with batching off and on, concurrency 1 and 64 (autocannon)', exec: 'ts-node --transpile-only bench/serve/index.ts' });
 project.synth();

@@ -29,14 +29,18 @@ export const ServeBatchingSchema = z.object({
   /** Most rows in one `session.run` (a single larger request still runs, alone). @default 64 */
   maxBatchSize: z.number().int().min(1).max(65_536).default(64),
   /**
-   * Longest a request waits for others to join its batch, in milliseconds. 0 dispatches on the
-   * next turn of the event loop, which still coalesces every request that arrived in the same
-   * turn and every request that queued while earlier batches were running.
+   * Longest a request waits for others to join its batch, in milliseconds. 0 adds no wait: a
+   * request runs at once when no batch is running, and the requests that arrive while one runs
+   * leave together when it finishes (batches grow with the load).
    * @default 0
    */
   maxQueueDelayMs: z.number().min(0).max(10_000).default(0),
-  /** Batches of this model that may run at the same time. @default 2 */
-  maxConcurrentRuns: z.number().int().min(1).max(64).default(2),
+  /**
+   * Batches of this model that may run at the same time. onnxruntime-node runs a session on
+   * the event-loop thread, so 1 is right unless the model spends its time in intra-op threads.
+   * @default 1
+   */
+  maxConcurrentRuns: z.number().int().min(1).max(64).default(1),
 }).strict();
 
 /** One model served by the process. */
@@ -55,7 +59,7 @@ export const ServeModelSchema = z.object({
   ]),
   /** Deployment variant, a label on metrics and prediction logs (`primary`, `canary`, `shadow`, ...). @default 'primary' */
   variant: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be lower-case letters, digits or "-", starting with a letter').default('primary'),
-  /** Dynamic batching. @default - enabled, 64 rows, no added delay, 2 concurrent runs */
+  /** Dynamic batching. @default - enabled, 64 rows, no added delay, 1 run at a time */
   batching: ServeBatchingSchema.prefault({}),
   /** onnxruntime intra-op threads per session (1 suits small models and many concurrent requests). @default 1 */
   intraOpThreads: z.number().int().min(1).max(256).default(1),

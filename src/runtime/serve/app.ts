@@ -120,8 +120,9 @@ export function buildApp(options: ServeAppOptions): FastifyInstance {
     return r.serve;
   };
 
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
 
   const authenticate: onRequestHookHandler = (req, _reply, done) => {
@@ -250,9 +251,16 @@ export function buildApp(options: ServeAppOptions): FastifyInstance {
     return reply.code(200).send();
   };
   for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
-    app.get<{ Params: ModelParams }>(prefix, { onRequest: authenticate }, metadata);
+    const guard = tokens || rate ? { onRequest: authenticate } : {};
+    app.get<{ Params: ModelParams }>(prefix, guard, metadata);
     app.get<{ Params: ModelParams }>(`${prefix}/ready`, modelReady);
-    app.post<{ Params: ModelParams }>(`${prefix}/infer`, { onRequest: authenticate, onResponse: async (req, reply) => recordInfer(req, reply) }, async (req, reply) => {
+    app.post<{ Params: ModelParams }>(`${prefix}/infer`, {
+      ...guard,
+      onResponse: (req, reply, done) => {
+        recordInfer(req, reply);
+        done();
+      },
+    }, async (req, reply) => {
       const model = manager.get(req.params.name, req.params.version);
       model.acquire();
       ctx(req).model = model;

@@ -82,8 +82,8 @@ function sliceRows(t: RunTensor, totalRows: number, start: number, end: number):
  * and each caller gets back exactly its own rows of every output.
  *
  * A batch leaves the queue when it is full, or when its oldest request has waited
- * `maxQueueDelayMs` (0: the next turn of the event loop), and at most `maxConcurrentRuns`
- * batches run at once; requests that arrive while runs are busy wait and join later batches.
+ * `maxQueueDelayMs` (0: at once), and at most `maxConcurrentRuns` batches run at once;
+ * requests that arrive while runs are busy wait and leave together in the next batch.
  * A failed batch of several requests is retried request by request, so that one request the
  * model rejects cannot fail the others.
  */
@@ -92,7 +92,6 @@ export class DynamicBatcher {
   private queuedRows = 0;
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
-  private immediate: NodeJS.Immediate | undefined;
   private disabledReason: string | undefined;
   private idleWaiters: (() => void)[] = [];
 
@@ -131,23 +130,23 @@ export class DynamicBatcher {
 
   private schedule(): void {
     if (this.queue.length === 0 || this.running >= this.options.maxConcurrentRuns) return;
+    const { maxBatchSize, maxQueueDelayMs } = this.options;
+    if (maxQueueDelayMs === 0 || this.queuedRows >= maxBatchSize) {
+      // No added delay: run now. Requests that arrive while this batch runs queue up and leave
+      // together when it finishes, so batches grow with the load and an idle server adds no
+      // latency at all.
+      this.dispatch();
+      return;
+    }
     const waited = Date.now() - this.queue[0].enqueuedAt;
-    if (this.queuedRows >= this.options.maxBatchSize || waited >= this.options.maxQueueDelayMs) {
-      if (this.options.maxQueueDelayMs === 0 && this.queuedRows < this.options.maxBatchSize) {
-        // Let every request parsed in this turn of the event loop join before dispatching.
-        this.immediate ??= setImmediate(() => {
-          this.immediate = undefined;
-          this.dispatch();
-        });
-        return;
-      }
+    if (waited >= maxQueueDelayMs) {
       this.dispatch();
       return;
     }
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.dispatch();
-    }, this.options.maxQueueDelayMs - waited);
+    }, maxQueueDelayMs - waited);
   }
 
   private dispatch(): void {

@@ -58,6 +58,23 @@ describe('DynamicBatcher', () => {
     await batcher.idle();
   });
 
+  test('with no queue delay an idle batcher runs a request at once; requests arriving meanwhile leave together', async () => {
+    const runs: number[] = [];
+    let finish!: () => void;
+    const batcher = new DynamicBatcher({ maxBatchSize: 64, maxQueueDelayMs: 0, maxConcurrentRuns: 1 }, async (inputs, rows) => {
+      runs.push(rows);
+      if (runs.length === 1) await new Promise<void>((r) => { finish = r; });
+      return { y: { dims: [rows, 2], data: inputs[0].data } };
+    });
+    const first = batcher.submit([input(1, 0)], 1);
+    expect(runs).toEqual([1]);
+    const others = [batcher.submit([input(2, 10)], 2), batcher.submit([input(3, 20)], 3), batcher.submit([input(1, 30)], 1)];
+    expect(batcher.depth).toBe(3);
+    finish();
+    await Promise.all([first, ...others]);
+    expect(runs).toEqual([1, 6]);
+  });
+
   test('a request larger than maxBatchSize runs alone; requests whose other axes differ are not stacked together', async () => {
     const runs: { rows: number; width: number }[] = [];
     const batcher = new DynamicBatcher({ maxBatchSize: 4, maxQueueDelayMs: 5, maxConcurrentRuns: 1 }, async (inputs, rows) => {
@@ -79,7 +96,7 @@ describe('DynamicBatcher', () => {
   });
 
   test('when a stacked run fails, each request is retried alone so only the bad one fails', async () => {
-    const batcher = new DynamicBatcher({ maxBatchSize: 64, maxQueueDelayMs: 0, maxConcurrentRuns: 1 }, async (inputs, rows) => {
+    const batcher = new DynamicBatcher({ maxBatchSize: 64, maxQueueDelayMs: 5, maxConcurrentRuns: 1 }, async (inputs, rows) => {
       if (Array.from(inputs[0].data as Float32Array).includes(-1)) throw new Error('model refused -1');
       return { y: { dims: [rows, 2], data: inputs[0].data } };
     });
@@ -91,7 +108,7 @@ describe('DynamicBatcher', () => {
 
   test('outputs whose axis 0 is not the stacked rows switch batching off and are answered one by one', async () => {
     const reasons: string[] = [];
-    const batcher = new DynamicBatcher({ maxBatchSize: 64, maxQueueDelayMs: 0, maxConcurrentRuns: 1 }, async (inputs) => {
+    const batcher = new DynamicBatcher({ maxBatchSize: 64, maxQueueDelayMs: 5, maxConcurrentRuns: 1 }, async (inputs) => {
       const x = inputs[0].data as Float32Array;
       return { total: { dims: [1], data: Float32Array.from([x.reduce((a, b) => a + b, 0)]) } };
     }, { onDisabled: (r) => reasons.push(r) });
