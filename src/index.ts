@@ -22,3 +22,5 @@ export { ModelRegistry, RegistryStorage } from './constructs/model-registry';
 export type { ModelRegistryProps, PlatformBucketStorageOptions, OwnBucketStorageOptions } from './constructs/model-registry';
 export { CapacityType, GpuAmiFamily, GpuCapacity, GpuTrainingPool, GPU_INSTANCE_FAMILIES, GPU_TAINT, KUEUE_API_VERSION, KUEUE_QUEUE_LABEL, POOL_LABEL } from './constructs/gpu-training-pool';
 export type { GpuInstanceFamily, GpuInstanceSize, GpuTrainingPoolProps, KarpenterCapacityOptions, ManagedNodeGroupCapacityOptions, PoolQueue, TeamQuota } from './constructs/gpu-training-pool';
+export { HyperparameterSearch, TrainingCompute, TrainingData, TrainingPipeline } from './constructs/training-pipeline';
+export type { CpuComputeOptions, GpuComputeOptions, SearchOptions, TrainingPipelineProps } from './constructs/training-pipeline';
