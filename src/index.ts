@@ -22,5 +22,7 @@ export { ModelRegistry, RegistryStorage } from './constructs/model-registry';
 export type { ModelRegistryProps, PlatformBucketStorageOptions, OwnBucketStorageOptions } from './constructs/model-registry';
 export { CapacityType, GpuAmiFamily, GpuCapacity, GpuTrainingPool, GPU_INSTANCE_FAMILIES, GPU_TAINT, KUEUE_API_VERSION, KUEUE_QUEUE_LABEL, POOL_LABEL } from './constructs/gpu-training-pool';
 export type { GpuInstanceFamily, GpuInstanceSize, GpuTrainingPoolProps, KarpenterCapacityOptions, ManagedNodeGroupCapacityOptions, PoolQueue, TeamQuota } from './constructs/gpu-training-pool';
+export type { IModelRegistry, IModel, IModelVersion, IPredictionLog, IFeatureServer, IFeatureService, INodePool, NodeToleration } from './constructs/refs';
+export * from './constructs/endpoint';
 export { HyperparameterSearch, TrainingCompute, TrainingData, TrainingPipeline } from './constructs/training-pipeline';
 export type { CpuComputeOptions, GpuComputeOptions, SearchOptions, TrainingPipelineProps } from './constructs/training-pipeline';

@@ -49,3 +49,59 @@ export interface IPredictionLog {
   readonly prefix: string;
   readonly kmsKeyArn: string;
 }
+
+/**
+ * A feature server (`cdk-mlops features serve`, answering `POST /get-online-features`) as the
+ * clients of its feature services see it.
+ */
+export interface IFeatureServer {
+  /** In-cluster base URL (`http://<service>.<namespace>.svc.cluster.local:6566`). */
+  readonly url: string;
+  /** Namespace of the feature server's pods. */
+  readonly namespace: string;
+  /** Labels of the feature server's pods (the peer of the clients' egress NetworkPolicy). */
+  readonly podSelector: Readonly<Record<string, string>>;
+  /** TCP port of the feature server's pods. */
+  readonly port: number;
+  /** Lets `workload`'s pods reach the feature server (adds them to its ingress NetworkPolicy). */
+  allowClient(workload: Workload): void;
+}
+
+/** A named set of features a model consumes (implemented by `FeatureService`). */
+export interface IFeatureService {
+  /** The service's name, as `get-online-features` takes it (`feature_service`). */
+  readonly featureServiceName: string;
+  /** The features, as `view:feature` references, in the service's order. */
+  readonly featureRefs: readonly string[];
+  /** Join keys of the entities the service's views are keyed by. */
+  readonly joinKeys: readonly string[];
+  /** The server that answers lookups for this service. */
+  readonly server: IFeatureServer;
+}
+
+/**
+ * A toleration of a node taint: the fields of the Kubernetes `Toleration` that node pools use
+ * (structurally compatible with cdk8s' `k8s.Toleration`).
+ */
+export interface NodeToleration {
+  /** The taint key; unset with operator `Exists` tolerates every taint. */
+  readonly key?: string;
+  /** `Equal` or `Exists`. @default 'Equal' */
+  readonly operator?: string;
+  readonly value?: string;
+  /** `NoSchedule`, `PreferNoSchedule` or `NoExecute`; unset matches every effect. */
+  readonly effect?: string;
+}
+
+/**
+ * Node capacity a workload can be placed on (a GPU node pool such as `GpuTrainingPool`, or an
+ * inference pool): the pods select its nodes and tolerate its taints.
+ */
+export interface INodePool {
+  /** Name, for the inventory and messages. */
+  readonly poolName: string;
+  /** Node labels the pods select. */
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  /** Taints of the pool's nodes that the pods must tolerate. */
+  readonly tolerations: readonly NodeToleration[];
+}

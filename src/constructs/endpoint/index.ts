@@ -1,0 +1,4 @@
+export * from './model-endpoint';
+export * from './options';
+export * from './strategy';
+export { SERVE_METRIC_NAMES } from './queries';
