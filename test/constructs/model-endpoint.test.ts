@@ -115,6 +115,9 @@ describe('ModelEndpoint: default (rolling update, CPU autoscaling)', () => {
         ports: [{ protocol: 'TCP', port: 8080 }],
       },
     ]);
+    // DNS: the namespace's own policy admits every pod's lookups
+    const dns = one(b.all.filter((o) => o.metadata.namespace === NS), 'NetworkPolicy', 'allow-dns-egress');
+    expect(dns.spec.podSelector).toEqual({});
     expect(np.spec.egress).toEqual([
       { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] } }], ports: [{ protocol: 'TCP', port: 443 }] },
       { to: [{ ipBlock: { cidr: '169.254.170.23/32' } }], ports: [{ protocol: 'TCP', port: 80 }] },

@@ -273,6 +273,10 @@ export class ModelEndpoint extends Construct {
     const plans = modelOk && strategy instanceof DeploymentStrategy ? this.planVariants(v, endpointName, model, strategy) : [];
     const analysis = strategy instanceof DeploymentStrategy ? this.resolveStrategyAnalysis(v, strategy) : undefined;
     if (strategy instanceof DeploymentStrategy && strategy.kind === 'canary') validateSteps(v, 'strategy.steps', strategy._options.canary?.steps);
+    if (modelOk && strategy instanceof DeploymentStrategy && strategy.usesRollout) {
+      v.check(typeof model.ref === 'number', 'model', model.label,
+        `must be a pinned version with DeploymentStrategy.${strategy.kind === 'canary' ? 'canary' : 'blueGreen'}: the runtime follows an alias on every pod at once (hot reload), which would bypass the rollout and its analysis`);
+    }
     // names stay DNS labels of at most 63 characters: endpoint <= 40, '-' + variant <= 23
     v.throwIfAny();
 
