@@ -137,3 +137,30 @@ describe('monitor on breast_cancer', () => {
     expect([...latest.dataset.driftedColumns].sort()).toEqual(Object.keys(SHIFTED).sort());
   });
 });
+
+describe('reading a window of logs', () => {
+  test('skips other versions, variants, times and hidden temporaries; counts unparsable lines', async () => {
+    const root = tmpDir('window');
+    const version = await registerModel(path.join(root, 'registry'), 'cancer');
+    const { features, target } = rowsOf(LIVE_ROWS.slice(0, 40));
+    const at = NOW - 30 * 60_000;
+    writeTraffic(path.join(root, 'logs'), 'cancer', version, features, target, at, 'good');
+    const hour = path.join(root, 'logs', 'cancer', '2025', '05', '01', '12');
+    const rec = (extra: Record<string, unknown>) => JSON.stringify({ id: 'x', model: 'cancer', version: 1, variant: 'primary', ts: new Date(at).toISOString(), inputs: [features[0]], outputs: [1], ...extra });
+    fs.writeFileSync(path.join(hour, 'other.jsonl'), [
+      rec({ version: 2 }),
+      rec({ model: 'other' }),
+      rec({ ts: new Date(NOW - 3 * 3_600_000).toISOString() }),
+      rec({ ts: 'yesterday' }),
+      '{not json',
+      rec({ inputs: 'nope' }),
+      '',
+    ].join('\n'));
+    fs.writeFileSync(path.join(hour, '.part.jsonl.1234.tmp'), rec({}));
+    fs.writeFileSync(path.join(hour, 'notes.txt'), 'ignored');
+    const config = testConfig(root, 'cancer', { variant: 'primary' });
+    const { result } = await runMonitorOnce(config, depsFor(config, () => NOW));
+    expect(result.records).toEqual({ files: 2, read: 10, rows: 40, badRecords: 2, badRows: 0, unparsable: 1, otherVersion: 2, outsideWindow: 2 });
+    expect(result.window).toEqual({ start: new Date(NOW - 2 * 3_600_000).toISOString(), end: new Date(NOW).toISOString(), firstRecord: new Date(at).toISOString(), lastRecord: new Date(at + 35).toISOString() });
+  });
+});

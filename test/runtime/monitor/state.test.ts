@@ -273,3 +273,22 @@ describe('bad rows are counted and reported, never thrown', () => {
     expect(r.drifted).toBe(false);
   });
 });
+
+describe('columnar and row-wise input give the same state', () => {
+  test('addNumbers (fast path) equals add per value: counters, histogram, mean and variance', () => {
+    const values = Array.from(draw(0, 5000, 11));
+    values[7] = Number.NaN;
+    values[99] = Infinity;
+    values[100] = -Infinity;
+    const rc = referenceColumn(numericColumnReference('x', Array.from(draw(0, 800, 12))));
+    const a = new ColumnState(planFromReference(rc), { mode: 'exact' });
+    const b = new ColumnState(planFromReference(rc), { mode: 'exact' });
+    for (const v of values) a.add(v);
+    for (let i = 0; i < values.length; i += 777) b.addNumbers(Float64Array.from(values.slice(i, i + 777)));
+    expect([b.rows, b.missing, b.nonFinite, b.outOfRange, b.count, b.min, b.max]).toEqual([a.rows, a.missing, a.nonFinite, a.outOfRange, a.count, a.min, a.max]);
+    expect(b.histogram).toEqual(a.histogram);
+    expect(b.sortedValues().values).toEqual(a.sortedValues().values);
+    expect(Math.abs(b.mean - a.mean)).toBeLessThan(1e-12 * Math.abs(a.mean));
+    expect(Math.abs(b.std - a.std)).toBeLessThan(1e-12 * a.std);
+  });
+});
