@@ -26,3 +26,5 @@ export type { IModelRegistry, IModel, IModelVersion, IPredictionLog, IFeatureSer
 export * from './constructs/endpoint';
 export { HyperparameterSearch, TrainingCompute, TrainingData, TrainingPipeline } from './constructs/training-pipeline';
 export type { CpuComputeOptions, GpuComputeOptions, SearchOptions, TrainingPipelineProps } from './constructs/training-pipeline';
+export { DistributedTrainingJob } from './constructs/training-pipeline';
+export type { DistributedTrainingJobProps } from './constructs/training-pipeline';

@@ -1,6 +1,6 @@
 import '../support/cdktf-matchers';
 import {
-  checkKubernetes, checkTerraform, GpuCapacity, GpuTrainingPool, HyperparameterSearch, MlopsValidationError, ModelRegistry,
+  checkKubernetes, checkTerraform, DistributedTrainingJob, GpuCapacity, GpuTrainingPool, HyperparameterSearch, MlopsValidationError, ModelRegistry,
   TrainingCompute, TrainingData, TrainingPipeline,
 } from '../../src';
 import { parseConfig } from '../../src/runtime/config/load';
@@ -301,5 +301,98 @@ describe('TrainingPipeline fails if', () => {
     expectProblem(() => new TrainingPipeline(platform, 'c', { ...props, backoffLimit: 11 }), 'backoffLimit', /0 to 10/);
     expectProblem(() => new TrainingPipeline(platform, 'd', { ...props, activeDeadlineSeconds: 5 }), 'activeDeadlineSeconds', />= 60/);
     expectProblem(() => new TrainingPipeline(platform, 'Bad_Id', props), 'id', /DNS-1123/);
+  });
+});
+
+describe('DistributedTrainingJob (multi-node, the user\'s container, JobSet)', () => {
+  function build(efa = false) {
+    const { platform } = newPlatform();
+    const pool = new GpuTrainingPool(platform, 'h100', {
+      capacity: GpuCapacity.karpenter({ instanceTypes: ['p5.48xlarge'], maxGpus: 32 }),
+      efa,
+    });
+    const job = new DistributedTrainingJob(platform, 'llm', {
+      pool,
+      image: 'ghcr.io/acme/llm-train:1.4.2',
+      command: ['torchrun'],
+      args: ['--nnodes=$(NNODES)', '--nproc-per-node=$(NPROC_PER_NODE)', 'train.py'],
+      nodes: 4,
+      data: TrainingData.fromPlatformBucket('datasets/corpus.parquet'),
+      env: { HF_HOME: '/workspace/hf' },
+    });
+    const s = synth(platform);
+    return { platform, pool, job, s, objs: kubeObjects(s) };
+  }
+
+  test('snapshot of the JobSet and its network policy', () => {
+    const { objs } = build();
+    expect(objs.filter((o) => o.metadata.name?.startsWith('llm'))).toMatchSnapshot();
+  });
+
+  test('one JobSet: an Indexed Job of N pods on the pool, with rendezvous addresses and a Kueue queue', () => {
+    const { job, objs, pool } = build();
+    const js = objs.find((o) => o.kind === 'JobSet') as Any;
+    expect(js.metadata.name).toBe(job.jobSetName);
+    expect(js.metadata.labels['kueue.x-k8s.io/queue-name']).toBe('h100-default');
+    expect(js.spec.network).toEqual({ enableDNSHostnames: true, publishNotReadyAddresses: true, subdomain: job.jobSetName });
+    expect(js.spec.failurePolicy).toEqual({ maxRestarts: 2, restartStrategy: 'Recreate' });
+    const rj = js.spec.replicatedJobs[0];
+    expect(rj.template.spec).toEqual(expect.objectContaining({ completionMode: 'Indexed', completions: 4, parallelism: 4, backoffLimit: 0 }));
+    const pod = rj.template.spec.template.spec;
+    expect(pod.nodeSelector).toEqual(pool.nodeSelector);
+    expect(pod.tolerations).toEqual(pool.tolerations);
+    const c = pod.containers[0];
+    const env = Object.fromEntries(c.env.map((e: Any) => [e.name, e.value]));
+    expect(env).toEqual(expect.objectContaining({
+      MASTER_ADDR: `${job.jobSetName}-node-0-0.${job.jobSetName}`,
+      MASTER_PORT: '29500',
+      NNODES: '4',
+      NPROC_PER_NODE: '8',
+      WORLD_SIZE: '32',
+      CDK_MLOPS_OUTPUT_URI: job.outputUri,
+      HF_HOME: '/workspace/hf',
+    }));
+    expect(c.resources.limits).toEqual({ 'cpu': '8', 'memory': '64Gi', 'nvidia.com/gpu': 8 });
+    expect(pod.volumes.find((v: Any) => v.name === 'dshm').emptyDir).toEqual({ medium: 'Memory', sizeLimit: '16Gi' });
+  });
+
+  test('validates against the JobSet and Job schemas, is policy-clean, and its pods may talk only to each other and AWS', () => {
+    const { objs, s } = build();
+    validateAll(objs);
+    const own = objs.filter((o) => o.metadata.name?.startsWith('llm'));
+    expect(checkKubernetes(own)).toEqual([]);
+    expect(checkTerraform(s.terraform).filter((f) => f.target.includes('llm'))).toEqual([]);
+    const np = own.find((o) => o.kind === 'NetworkPolicy') as Any;
+    expect(np.spec.ingress).toEqual([{ from: [{ podSelector: np.spec.podSelector }] }]);
+    expect(np.spec.egress[0]).toEqual({ to: [{ podSelector: np.spec.podSelector }] });
+  });
+
+  test('IAM: reads the data object, writes only its own output prefix', () => {
+    const { s, platform } = build();
+    const st = policyOf(s, 'acme-ml-dev-training-llm');
+    const bucketArn = platform.artifactBucket.bucketArn;
+    expect(st.find((x) => x.Sid === 'ReadTrainingData')!.Resource).toBe(`${bucketArn}/datasets/corpus.parquet`);
+    const puts = st.filter((x) => list(x.Action).includes('s3:PutObject')).flatMap((x) => list(x.Resource));
+    expect(puts).toEqual([`${bucketArn}/training/llm/output/*`]);
+  });
+
+  test('with an EFA pool every pod requests the node\'s EFA interfaces', () => {
+    const { objs } = build(true);
+    const js = objs.find((o) => o.kind === 'JobSet') as Any;
+    expect(js.spec.replicatedJobs[0].template.spec.template.spec.containers[0].resources.limits['vpc.amazonaws.com/efa']).toBe(32);
+  });
+
+  test('fails if the image is not pinned, one node, more GPUs than the pool, or a reserved variable is overridden', () => {
+    const { platform } = newPlatform();
+    const pool = new GpuTrainingPool(platform, 'gpu', { capacity: GpuCapacity.karpenter({ instanceTypes: ['g6.12xlarge'], maxGpus: 8 }) });
+    const base = { pool, image: 'ghcr.io/acme/t:1', nodes: 2 };
+    expectProblem(() => new DistributedTrainingJob(platform, 'a', { ...base, image: 'ghcr.io/acme/t' }), 'image', /pinned/);
+    expectProblem(() => new DistributedTrainingJob(platform, 'b', { ...base, nodes: 1 }), 'nodes', /from 2 to 1000/);
+    expectProblem(() => new DistributedTrainingJob(platform, 'c', { ...base, nodes: 3 }), 'nodes', /must fit in the pool's 8 GPUs/);
+    expectProblem(() => new DistributedTrainingJob(platform, 'd', { ...base, gpusPerNode: 8 }), 'gpusPerNode', /from 1 to 4/);
+    expectProblem(() => new DistributedTrainingJob(platform, 'e', { ...base, env: { MASTER_ADDR: 'x' } }), 'env.MASTER_ADDR', /set by the job itself/);
+    expectProblem(() => new DistributedTrainingJob(platform, 'f', { ...base, rendezvousPort: 80 }), 'rendezvousPort', /1024 to 65535/);
+    expectProblem(() => new DistributedTrainingJob(platform, 'g', { ...base, team: 'x' }), 'team', /team of GPU pool/);
+    expectProblem(() => new DistributedTrainingJob(platform, 'h', { ...base, memory: 'big' }), 'memory', /quantity/);
   });
 });

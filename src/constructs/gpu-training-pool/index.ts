@@ -268,6 +268,8 @@ export class GpuTrainingPool extends Construct {
   public readonly maxGpus: number;
   /** Most GPUs one node of the pool has. */
   public readonly maxGpusPerNode: number;
+  /** EFA interfaces every node of the pool has (the fewest among its types; 0 without EFA). */
+  public readonly efaInterfacesPerNode: number;
   /** The taint on every node of the pool. */
   public readonly taint: { readonly key: string; readonly value: string; readonly effect: 'NoSchedule' };
   /** Labels on every node of the pool (the pool label and the user's). */
@@ -412,6 +414,7 @@ export class GpuTrainingPool extends Construct {
     this.instanceFamilies = families;
     this.maxGpus = maxGpus;
     this.maxGpusPerNode = maxGpusPerNode;
+    this.efaInterfacesPerNode = efa && types ? Math.min(...types.map((t) => gpuInstanceType(t)!.efaInterfaces)) : 0;
     this.taint = { ...GPU_TAINT };
     this.nodeSelector = { [POOL_LABEL]: this.fullName };
     this.nodeLabels = { ...labels, [POOL_LABEL]: this.fullName };

@@ -1,37 +1,15 @@
 import { Construct } from 'constructs';
-import { ApiObject, k8s } from './cluster/k8s';
-import { awsEgressRules, ComputeResources, runtimeConfigMap, runtimeContainer, runtimePodSpec } from './cluster/runtime-workload';
-import { PropValidator } from './errors';
-import { GpuTrainingPool, KUEUE_QUEUE_LABEL } from './gpu-training-pool';
-import { MlPlatform, PlatformPart, shortHash, Workload } from './platform';
-import type { IModel } from './refs';
-import { TrainConfig, TrainConfigInput, TrainConfigSchema } from '../runtime/config/train';
-import { planTrials } from '../runtime/train/hpo';
+import { TrainConfig, TrainConfigInput, TrainConfigSchema } from '../../runtime/config/train';
+import { planTrials } from '../../runtime/train/hpo';
+import { ApiObject, k8s } from '../cluster/k8s';
+import { awsEgressRules, ComputeResources, runtimeConfigMap, runtimeContainer, runtimePodSpec } from '../cluster/runtime-workload';
+import { PropValidator } from '../errors';
+import { GpuTrainingPool, KUEUE_QUEUE_LABEL } from '../gpu-training-pool';
+import { MlPlatform, PlatformPart, shortHash, Workload } from '../platform';
+import type { IModel } from '../refs';
+import { grantTrainingData, resolveTrainingData, TrainingData } from './data';
 
-/** Where the training data comes from: one CSV or Parquet object in S3. */
-export class TrainingData {
-  /**
-   * An object of the platform's artefact bucket (`s3://<artefact bucket>/<key>`). The pipeline
-   * may read exactly this key, and decrypt it with the platform key through S3.
-   */
-  public static fromPlatformBucket(key: string): TrainingData {
-    return new TrainingData('platform', key, undefined);
-  }
-
-  /**
-   * Any S3 object (`s3://bucket/key`). The pipeline may read exactly this key; give the KMS key
-   * that encrypts it when it is not S3-managed.
-   */
-  public static fromS3(uri: string, options: { readonly kmsKeyArn?: string } = {}): TrainingData {
-    return new TrainingData('s3', uri, options.kmsKeyArn);
-  }
-
-  private constructor(
-    /** @internal */ public readonly _kind: 'platform' | 's3',
-    /** @internal */ public readonly _location: string,
-    /** @internal */ public readonly _kmsKeyArn: string | undefined,
-  ) {}
-}
+export { TrainingData } from './data';
 
 /** Options of a GPU pipeline. */
 export interface GpuComputeOptions {
@@ -163,8 +141,6 @@ export interface TrainingPipelineProps {
 
 const CRON_RE = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
 const QUANTITY_RE = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
-const S3_URI_RE = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/;
-const KEY_RE = /^[^/\s][^\s]*[^/\s]$|^[^/\s]$/;
 
 /**
  * Trains, evaluates, gates and registers one model with `cdk-mlops train`, on Kubernetes.
@@ -237,30 +213,8 @@ export class TrainingPipeline extends Construct {
     v.check(!(search?._execution === 'indexed' && props.schedule !== undefined), 'schedule', props.schedule,
       'cannot be combined with HyperparameterSearch.indexed (a CronJob can only create a Job, not a JobSet): use HyperparameterSearch.inProcess with parallelism, or trigger the indexed search by hand');
 
-    // Data location.
-    let dataUri = '';
-    let dataBucketArn = '';
-    let dataKey = '';
-    let dataKms: string | undefined;
-    if (props.data._kind === 'platform') {
-      const key = props.data._location;
-      v.check(KEY_RE.test(key) && !key.split('/').includes('..'), 'data', key, "must be an object key without leading or trailing '/' or spaces");
-      dataUri = `s3://${platform.artifactBucket.bucketName}/${key}`;
-      dataBucketArn = platform.artifactBucket.bucketArn;
-      dataKey = key;
-      dataKms = platform.key.arn;
-    } else {
-      const m = S3_URI_RE.exec(props.data._location);
-      if (v.check(m !== null && !m[2].endsWith('/'), 'data', props.data._location, "must be an S3 object URI 's3://bucket/key' (one CSV or Parquet file)")) {
-        dataUri = props.data._location;
-        dataBucketArn = `arn:aws:s3:::${m![1]}`;
-        dataKey = m![2];
-      }
-      if (props.data._kmsKeyArn !== undefined) {
-        v.check(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/.test(props.data._kmsKeyArn), 'data.kmsKeyArn', props.data._kmsKeyArn, 'must be a KMS key ARN');
-        dataKms = props.data._kmsKeyArn;
-      }
-    }
+    const data = resolveTrainingData(v, platform, props.data);
+    const dataUri = data?.uri ?? '';
 
     // The train configuration, validated with the runtime's schema.
     const resultsPrefix = `training/${id}/hpo`;
@@ -319,16 +273,7 @@ export class TrainingPipeline extends Construct {
 
     // IAM: the data object, the model's prefix, the search results.
     const w = this.workload;
-    w.role.addToPolicy({ Sid: 'ReadTrainingData', Effect: 'Allow', Action: 's3:GetObject', Resource: `${dataBucketArn}/${dataKey}` });
-    if (dataKms) {
-      w.role.addToPolicy({
-        Sid: 'DecryptTrainingData',
-        Effect: 'Allow',
-        Action: 'kms:Decrypt',
-        Resource: dataKms,
-        Condition: { StringEquals: { 'kms:ViaService': `s3.${platform.region}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': dataBucketArn } },
-      });
-    }
+    grantTrainingData(w, data!, platform.region);
     props.model.registry.grantWrite(w, props.model.modelName);
     if (trials !== undefined) {
       const bucketArn = platform.artifactBucket.bucketArn;
@@ -478,3 +423,6 @@ function dropUndefined<T>(v: T): T {
 function k8sJson(spec: k8s.JobSpec): unknown {
   return k8s.KubeJob.manifest({ spec }).spec;
 }
+
+export { DistributedTrainingJob } from './distributed';
+export type { DistributedTrainingJobProps } from './distributed';
