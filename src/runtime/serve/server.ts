@@ -6,7 +6,7 @@ import { ServeConfig, ServeConfigSchema } from '../config/serve';
 import type { Logger } from '../log';
 import { Lifecycle, buildApp } from './app';
 import { TokenStore } from './auth';
-import type { FeatureEnricher } from './features';
+import { FeatureEnricher, HttpFeatureSource, OnlineFeatureEnricher } from './features';
 import { ModelManager } from './manager';
 import { ServeMetrics } from './metrics';
 import { PredictionLogger, PredictionSink, openPredictionSink } from './prediction-log';
@@ -18,7 +18,10 @@ export interface ServeServerDeps {
   readonly logger: Logger;
   /** Prediction-log sink. @default - opened from `config.predictionLog.uri` */
   readonly predictionSink?: PredictionSink;
-  /** Feature enrichment. @default - none */
+  /**
+   * Feature enrichment. @default - from `config.features`: the feature server at
+   * `features.url` over HTTP; none without `config.features`
+   */
   readonly features?: FeatureEnricher;
   /** Source of randomness for sampling. @default Math.random */
   readonly random?: () => number;
@@ -73,11 +76,14 @@ export async function startServer(config: ServeConfig, deps: ServeServerDeps): P
   const predictionLog = config.predictionLog
     ? new PredictionLogger(config.predictionLog, deps.predictionSink ?? openPredictionSink(config.predictionLog.uri, config.predictionLog.s3), metrics, logger, deps.random)
     : undefined;
+  const features = deps.features ?? (config.features
+    ? new OnlineFeatureEnricher(config.features, new HttpFeatureSource(config.features.url, config.features.timeoutMs), logger)
+    : undefined);
   const manager = new ModelManager({ registry, models: config.models, metrics, logger, aliasPollSeconds: config.reload.aliasPollSeconds });
   const closeSide = async () => {
     tokens?.close();
     await predictionLog?.close();
-    await deps.features?.close();
+    await features?.close();
   };
   try {
     await manager.start();
@@ -86,7 +92,7 @@ export async function startServer(config: ServeConfig, deps: ServeServerDeps): P
     await closeSide();
     throw e;
   }
-  const app = buildApp({ config, manager, metrics, logger, lifecycle, tokens, predictionLog, features: deps.features });
+  const app = buildApp({ config, manager, metrics, logger, lifecycle, tokens, predictionLog, features });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
