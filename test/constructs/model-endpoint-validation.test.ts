@@ -1,5 +1,5 @@
 import {
-  AnalysisMetric, DeploymentStrategy, EndpointAuth, EndpointScaling, GatewayRef, MlopsValidationError, ModelEndpoint, ModelEndpointProps, ModelRegistry,
+  AnalysisMetric, DeploymentStrategy, EndpointAuth, EndpointScaling, GatewayRef, MlopsValidationError, ModelEndpoint, ModelEndpointProps, ModelRegistry, PrometheusRef,
 } from '../../src';
 import { GATEWAY, TestFeatureService } from '../support/endpoint';
 import { newPlatform } from '../support/platform';
@@ -113,6 +113,14 @@ describe('ModelEndpoint fails at synth time with a clear message', () => {
       /'auth\.reason' \(""\) must say why the endpoint needs no authentication/],
     ['a tokens Secret that is no Secret name', () => ({ auth: EndpointAuth.tokensFromSecret('My Tokens') }),
       /'auth\.secretName' \("My Tokens"\) must be a Secret name/],
+    ['auth that is no EndpointAuth', () => ({ auth: { kind: 'none' } as never }),
+      /'auth' \(\{"kind":"none"\}\) must be made with EndpointAuth\.tokensFromSecret or EndpointAuth\.none/],
+    ['a Prometheus that is no PrometheusRef', () => ({ prometheus: { address: 'http://p:9090' } as never }),
+      /'prometheus' \(\{"address":"http:\/\/p:9090"\}\) must be made with PrometheusRef/],
+    ['a Prometheus address that is no URL', () => ({ prometheus: PrometheusRef.fromAttributes({ address: 'prometheus:9090', namespace: 'monitoring', podLabels: {} }) }),
+      /'prometheus\.address' \("prometheus:9090"\) must be an http\(s\) URL of the Prometheus API/],
+    ['a gateway that is no GatewayRef', () => ({ gateway: { name: 'public', namespace: 'gateways' } as never }),
+      /'gateway' \(\{"name":"public","namespace":"gateways"\}\) must be a GatewayRef/],
     ['a gateway in no valid namespace', () => ({ gateway: GatewayRef.fromAttributes({ name: 'public', namespace: 'Gateways' }) }),
       /'gateway\.namespace' \("Gateways"\) must be a namespace name/],
     ['a hostname that is no hostname', () => ({ hostnames: ['https://api.example.com'] }),

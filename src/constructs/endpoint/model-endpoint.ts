@@ -251,9 +251,11 @@ export class ModelEndpoint extends Construct {
     if (!(scaling instanceof EndpointScaling)) v.fail('scaling', scaling, 'must be made with EndpointScaling.cpu or EndpointScaling.requestsPerSecond');
     else scaling._validate(v, 'scaling');
     const auth = props.auth ?? EndpointAuth.tokensFromSecret(`${endpointName}-tokens`);
-    auth._validate(v, 'auth');
+    if (!(auth instanceof EndpointAuth)) v.fail('auth', auth, 'must be made with EndpointAuth.tokensFromSecret or EndpointAuth.none');
+    else auth._validate(v, 'auth');
     const prometheus = props.prometheus ?? PrometheusRef.kubePrometheusStack();
-    prometheus._validate(v, 'prometheus');
+    if (!(prometheus instanceof PrometheusRef)) v.fail('prometheus', prometheus, 'must be made with PrometheusRef.kubePrometheusStack or PrometheusRef.fromAttributes');
+    else prometheus._validate(v, 'prometheus');
     (props.hostnames ?? []).forEach((h, i) => v.check(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(h) && h.length <= 253,
       `hostnames[${i}]`, h, "must be a DNS hostname, optionally starting with '*.'"));
     const zoneSpread = props.zoneSpread ?? 'required';
