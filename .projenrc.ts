@@ -53,6 +53,7 @@ const project = new typescript.TypeScriptProject({
     '@kubernetes-models/external-secrets@0.5.2',
     'autocannon@^8.0.0',
     'ajv@^8.17.1',
+    '@marcbachmann/cel-js@8.0.0',
   ],
   tsconfig: {
     compilerOptions: {
