@@ -1,3 +1,4 @@
+import { ColumnPlan, ColumnState, OTHER_CATEGORY, categoryKey } from './state';
 import {
   AUTO_LOW_CARDINALITY_MAX,
   AUTO_SMALL_REFERENCE_MAX,
@@ -7,7 +8,6 @@ import {
   P_VALUE_METHODS,
 } from '../config/monitor';
 import type { ColumnReference } from '../registry/types';
-import { ColumnPlan, ColumnState, OTHER_CATEGORY, categoryKey } from './state';
 import {
   PsiBand,
   chiSquareTest,

@@ -70,8 +70,8 @@ export async function kubeRequest(conn: KubeConnection, method: 'GET' | 'POST', 
   const options: https.RequestOptions = {
     method,
     headers: {
-      'authorization': `Bearer ${token}`,
-      'accept': 'application/json',
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
       ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
     },
     timeout: conn.timeoutMs,

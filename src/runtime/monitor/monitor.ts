@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MonitorConfig, parseDuration } from '../config/monitor';
 import type { Logger } from '../log';
-import type { ModelRegistryClient } from '../registry/types';
 import { runActions } from './actions';
 import { ColumnDrift, DriftOptions, datasetDrift, evaluateColumn } from './drift';
 import { ObjectStore, readLabels, readPredictionWindow } from './logs';
@@ -12,6 +11,7 @@ import { renderHtmlReport } from './report-html';
 import type { Condition, MonitorResult, QualityIssue } from './result';
 import type { StateStore } from './state-store';
 import { WindowState, referenceColumns } from './window';
+import type { ModelRegistryClient } from '../registry/types';
 
 /**
  * One monitor run: resolve the monitored version, read its reference, stream the window of
@@ -167,8 +167,16 @@ export async function runMonitorOnce(config: MonitorConfig, deps: MonitorDeps): 
     deps.metrics.update(result, now());
     await publishMetrics(config, deps);
     log.info({
-      model: config.model, version, datasetDrift: dataset.datasetDrift, driftedShare: dataset.share, drifted: dataset.driftedColumns,
-      predictionDrift: prediction.drifted, performanceDecay: performance.decayed, qualityIssues: issues.length, retrain: actions.retrain.outcome, report: outputs.html ?? outputs.json,
+      model: config.model,
+      version,
+      datasetDrift: dataset.datasetDrift,
+      driftedShare: dataset.share,
+      drifted: dataset.driftedColumns,
+      predictionDrift: prediction.drifted,
+      performanceDecay: performance.decayed,
+      qualityIssues: issues.length,
+      retrain: actions.retrain.outcome,
+      report: outputs.html ?? outputs.json,
     }, `dataset drift: ${dataset.datasetDrift ? 'YES' : 'no'} (${dataset.drifted}/${dataset.tested} features); report ${outputs.html ?? outputs.json}`);
     return { result, outputs };
   } catch (e) {

@@ -1,5 +1,5 @@
-import { accuracy, higherIsBetter, precisionRecallF1, regressionMetrics } from '../train/metrics';
 import { LabelIndex, labelKey } from './logs';
+import { accuracy, higherIsBetter, precisionRecallF1, regressionMetrics } from '../train/metrics';
 
 /**
  * Model performance on the window once ground truth arrives: prediction rows joined with

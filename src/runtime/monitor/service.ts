@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { MonitorConfig, parseDuration } from '../config/monitor';
 import { MonitorDeps, runMonitorOnce } from './monitor';
 import type { MonitorResult } from './result';
+import { MonitorConfig, parseDuration } from '../config/monitor';
 
 /**
  * Continuous mode (a Deployment): a run every `interval` (the next starts `interval` after the

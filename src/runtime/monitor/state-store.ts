@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IntegrityError } from '../errors';
-import type { S3Options } from '../registry/s3';
 import type { Condition } from './result';
+import type { S3Options } from '../registry/s3';
 
 /**
  * What the monitor remembers between runs, in one small JSON document: the open episode of

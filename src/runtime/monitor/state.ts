@@ -105,6 +105,48 @@ export interface ColumnStateJson {
 
 /** Streaming state of one column. */
 export class ColumnState {
+  /** Restores a state written by {@link toJSON} for the same plan. */
+  static fromJSON(plan: ColumnPlan, json: ColumnStateJson, options: StateOptions = {}): ColumnState {
+    if (json.name !== plan.name || json.kind !== plan.kind) {
+      throw new RangeError(`state of column '${json.name}' (${json.kind}) does not match the reference column '${plan.name}' (${plan.kind})`);
+    }
+    const s = new ColumnState(plan, options);
+    s.rows = json.rows;
+    s.missing = json.missing;
+    s.typeErrors = json.typeErrors;
+    s.nonFinite = json.nonFinite;
+    s.outOfRange = json.outOfRange;
+    s.unknownCategories = json.unknownCategories;
+    s.count = json.count;
+    s.mean = json.mean;
+    s.m2 = json.m2;
+    s.min = json.min ?? Infinity;
+    s.max = json.max ?? -Infinity;
+    if (s.histogram) {
+      if (!json.histogram || json.histogram.length !== s.histogram.length) {
+        throw new RangeError(`state of column '${plan.name}': expected ${s.histogram.length} histogram counts, got ${json.histogram?.length ?? 'none'}`);
+      }
+      s.histogram.set(json.histogram);
+    }
+    if (plan.kind === 'numeric') {
+      if (json.sketch) {
+        s.sketchState = KllSketch.fromJSON(json.sketch);
+        s.values = undefined;
+        s.nValues = 0;
+      } else {
+        s.sketchState = undefined;
+        s.values = Float64Array.from(json.values ?? []);
+        s.nValues = s.values.length;
+        if (s.values.length === 0) s.values = new Float64Array(64);
+      }
+      s.distinct = json.distinct ? new Map(json.distinct.map(([v, c]) => [v, c])) : null;
+    } else {
+      s.categories = new Map((json.categories ?? []).map(([k, c]) => [k, c]));
+      s.categoryOverflow = json.categoryOverflow ?? 0;
+    }
+    return s;
+  }
+
   public rows = 0;
   public missing = 0;
   public typeErrors = 0;
@@ -177,9 +219,7 @@ export class ColumnState {
     }
     if (this.plan.kind === 'numeric') {
       let v: number;
-      if (typeof value === 'number') v = value;
-      else if (typeof value === 'boolean') v = value ? 1 : 0;
-      else {
+      if (typeof value === 'number') {v = value;} else if (typeof value === 'boolean') {v = value ? 1 : 0;} else {
         this.typeErrors++;
         return;
       }
@@ -313,9 +353,7 @@ export class ColumnState {
       for (let i = 0; i < nf; i++) {
         const v = finite[i];
         const c = dist.get(v);
-        if (c !== undefined) dist.set(v, c + 1);
-        else if (dist.size < DISTINCT_TRACK_CAP) dist.set(v, 1);
-        else {
+        if (c !== undefined) {dist.set(v, c + 1);} else if (dist.size < DISTINCT_TRACK_CAP) {dist.set(v, 1);} else {
           this.distinct = null;
           break;
         }
@@ -406,9 +444,7 @@ export class ColumnState {
       if (this.distinct && other.distinct) {
         for (const [v, c] of other.distinct) {
           const mine = this.distinct.get(v);
-          if (mine !== undefined) this.distinct.set(v, mine + c);
-          else if (this.distinct.size < DISTINCT_TRACK_CAP) this.distinct.set(v, c);
-          else {
+          if (mine !== undefined) {this.distinct.set(v, mine + c);} else if (this.distinct.size < DISTINCT_TRACK_CAP) {this.distinct.set(v, c);} else {
             this.distinct = null;
             break;
           }
@@ -468,47 +504,6 @@ export class ColumnState {
     };
   }
 
-  /** Restores a state written by {@link toJSON} for the same plan. */
-  static fromJSON(plan: ColumnPlan, json: ColumnStateJson, options: StateOptions = {}): ColumnState {
-    if (json.name !== plan.name || json.kind !== plan.kind) {
-      throw new RangeError(`state of column '${json.name}' (${json.kind}) does not match the reference column '${plan.name}' (${plan.kind})`);
-    }
-    const s = new ColumnState(plan, options);
-    s.rows = json.rows;
-    s.missing = json.missing;
-    s.typeErrors = json.typeErrors;
-    s.nonFinite = json.nonFinite;
-    s.outOfRange = json.outOfRange;
-    s.unknownCategories = json.unknownCategories;
-    s.count = json.count;
-    s.mean = json.mean;
-    s.m2 = json.m2;
-    s.min = json.min ?? Infinity;
-    s.max = json.max ?? -Infinity;
-    if (s.histogram) {
-      if (!json.histogram || json.histogram.length !== s.histogram.length) {
-        throw new RangeError(`state of column '${plan.name}': expected ${s.histogram.length} histogram counts, got ${json.histogram?.length ?? 'none'}`);
-      }
-      s.histogram.set(json.histogram);
-    }
-    if (plan.kind === 'numeric') {
-      if (json.sketch) {
-        s.sketchState = KllSketch.fromJSON(json.sketch);
-        s.values = undefined;
-        s.nValues = 0;
-      } else {
-        s.sketchState = undefined;
-        s.values = Float64Array.from(json.values ?? []);
-        s.nValues = s.values.length;
-        if (s.values.length === 0) s.values = new Float64Array(64);
-      }
-      s.distinct = json.distinct ? new Map(json.distinct.map(([v, c]) => [v, c])) : null;
-    } else {
-      s.categories = new Map((json.categories ?? []).map(([k, c]) => [k, c]));
-      s.categoryOverflow = json.categoryOverflow ?? 0;
-    }
-    return s;
-  }
 }
 
 /** The state of a whole window: every feature, the prediction, and row counters. */

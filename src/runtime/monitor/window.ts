@@ -1,6 +1,6 @@
-import type { ReferenceStatistics } from '../registry/types';
 import { ReferenceColumn, planFromReference, referenceColumn } from './drift';
 import { ColumnState, ColumnStateJson, StateOptions, WindowStateJson } from './state';
+import type { ReferenceStatistics } from '../registry/types';
 
 /** How many distinct unexpected input field names are counted. */
 const UNEXPECTED_FIELDS_CAP = 100;
@@ -23,6 +23,27 @@ export function referenceColumns(reference: ReferenceStatistics): ReferenceColum
  * path); merge partial windows from shards with `merge`.
  */
 export class WindowState {
+  /** Restores a window written by {@link toJSON} against the same reference. */
+  static fromJSON(reference: ReferenceColumns, json: WindowStateJson, options: StateOptions = {}): WindowState {
+    if (json.schema !== 'cdk-mlops.monitor.state/v1') throw new RangeError(`monitor state: unknown schema ${JSON.stringify(json.schema)}; expected 'cdk-mlops.monitor.state/v1'`);
+    const w = new WindowState(reference, options);
+    if (json.features.length !== w.features.length) throw new RangeError(`monitor state has ${json.features.length} features; the reference has ${w.features.length}`);
+    w.records = json.records;
+    w.rows = json.rows;
+    w.badRecords = json.badRecords;
+    w.badRows = json.badRows;
+    for (const [k, c] of Object.entries(json.unexpectedFields)) w.unexpectedFields.set(k, c);
+    const restore = (st: ColumnState, j: ColumnStateJson) => ColumnState.fromJSON(st.plan, j, w.options);
+    const features = w.features.map((f, i) => restore(f, json.features[i]));
+    w.features.splice(0, w.features.length, ...features);
+    (w as { prediction: ColumnState }).prediction = restore(w.prediction, json.prediction);
+    w.byName.clear();
+    for (const f of w.features) w.byName.set(f.name, f);
+    w.firstTs = json.firstTs;
+    w.lastTs = json.lastTs;
+    return w;
+  }
+
   public records = 0;
   public rows = 0;
   public badRecords = 0;
@@ -144,24 +165,4 @@ export class WindowState {
     };
   }
 
-  /** Restores a window written by {@link toJSON} against the same reference. */
-  static fromJSON(reference: ReferenceColumns, json: WindowStateJson, options: StateOptions = {}): WindowState {
-    if (json.schema !== 'cdk-mlops.monitor.state/v1') throw new RangeError(`monitor state: unknown schema ${JSON.stringify(json.schema)}; expected 'cdk-mlops.monitor.state/v1'`);
-    const w = new WindowState(reference, options);
-    if (json.features.length !== w.features.length) throw new RangeError(`monitor state has ${json.features.length} features; the reference has ${w.features.length}`);
-    w.records = json.records;
-    w.rows = json.rows;
-    w.badRecords = json.badRecords;
-    w.badRows = json.badRows;
-    for (const [k, c] of Object.entries(json.unexpectedFields)) w.unexpectedFields.set(k, c);
-    const restore = (st: ColumnState, j: ColumnStateJson) => ColumnState.fromJSON(st.plan, j, w.options);
-    const features = w.features.map((f, i) => restore(f, json.features[i]));
-    w.features.splice(0, w.features.length, ...features);
-    (w as { prediction: ColumnState }).prediction = restore(w.prediction, json.prediction);
-    w.byName.clear();
-    for (const f of w.features) w.byName.set(f.name, f);
-    w.firstTs = json.firstTs;
-    w.lastTs = json.lastTs;
-    return w;
-  }
 }

@@ -2,16 +2,15 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { FEATURES, LIVE_ROWS, depsFor, registerModel, rowsOf, testConfig, tmpDir, writeTraffic } from './support';
 import { retrainJobName } from '../../../src/runtime/monitor/actions';
 import { jobFromCronJob } from '../../../src/runtime/monitor/kube';
 import { runMonitorOnce } from '../../../src/runtime/monitor/monitor';
 import type { MonitorResult } from '../../../src/runtime/monitor/result';
-import { FEATURES, LIVE_ROWS, depsFor, registerModel, rowsOf, testConfig, tmpDir, writeTraffic } from './support';
 
 /** A loopback HTTP server that records every request and answers with `respond`. */
 class Recorder {
   public readonly requests: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
-  public respond: (req: { method: string; url: string; body: string }) => { status: number; body?: unknown } = () => ({ status: 200, body: 'ok' });
   private server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -23,6 +22,7 @@ class Recorder {
       res.end(typeof out.body === 'string' ? out.body : JSON.stringify(out.body ?? {}));
     });
   });
+  public respond: (req: { method: string; url: string; body: string }) => { status: number; body?: unknown } = () => ({ status: 200, body: 'ok' });
 
   async start(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));

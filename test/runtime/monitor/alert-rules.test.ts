@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
-import { driftAlertRules, durationSeconds } from '../../../src/runtime/monitor/alert-rules';
 import { tmpDir } from './support';
+import { driftAlertRules, durationSeconds } from '../../../src/runtime/monitor/alert-rules';
 
 /**
  * The generated rules are checked by Prometheus itself: `promtool check rules` (syntax, PromQL,
@@ -272,12 +272,12 @@ describePromtool('drift alert rules, checked by promtool', () => {
 
 describe('drift alert rules: bad options are refused with the option, value and what was expected', () => {
   test.each([
-    [{ model: 'bad name' }, `'model' ("bad name") must be a model name`],
-    [{ model: 'm', datasetDrift: { for: '15 minutes' } }, `'datasetDrift.for' ("15 minutes") must be a Prometheus duration`],
-    [{ model: 'm', featureDrift: { severity: 'page' as never } }, `'featureDrift.severity' ("page") must be critical, warning or info`],
-    [{ model: 'm', dataQuality: { maxMissingRate: -1 } }, `'dataQuality.maxMissingRate' (-1) must be a finite number >= 0`],
+    [{ model: 'bad name' }, '\'model\' ("bad name") must be a model name'],
+    [{ model: 'm', datasetDrift: { for: '15 minutes' } }, '\'datasetDrift.for\' ("15 minutes") must be a Prometheus duration'],
+    [{ model: 'm', featureDrift: { severity: 'page' as never } }, '\'featureDrift.severity\' ("page") must be critical, warning or info'],
+    [{ model: 'm', dataQuality: { maxMissingRate: -1 } }, '\'dataQuality.maxMissingRate\' (-1) must be a finite number >= 0'],
     [{ model: 'm', selector: { 'bad-label': 'x' } }, 'label name "bad-label" must match'],
-    [{ model: 'm', monitorNotRunning: { maxAge: '' } }, `'monitorNotRunning.maxAge' ("") must be a Prometheus duration`],
+    [{ model: 'm', monitorNotRunning: { maxAge: '' } }, '\'monitorNotRunning.maxAge\' ("") must be a Prometheus duration'],
   ])('%j', (options, message) => {
     expect(() => driftAlertRules(options)).toThrow(message);
   });

@@ -2,8 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
-import { main } from '../../../src/cli/main';
 import { LIVE_ROWS, registerModel, rowsOf, tmpDir, writeTraffic } from './support';
+import { main } from '../../../src/cli/main';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 
@@ -41,7 +41,13 @@ describe('cdk-mlops monitor', () => {
     expect(r.code).toBe(0);
     const config = JSON.parse(r.out) as Record<string, unknown>;
     expect(config).toMatchObject({
-      model: 'fraud', version: 7, registry: 'reg', logs: 's3://logs/prod', window: '24h', once: true, interval: '15m',
+      model: 'fraud',
+      version: 7,
+      registry: 'reg',
+      logs: 's3://logs/prod',
+      window: '24h',
+      once: true,
+      interval: '15m',
       drift: { datasetDriftShare: 0.5, thresholds: { ks: 0.05, chisquare: 0.05, z: 0.05, wasserstein: 0.1, jensenshannon: 0.1, psi: 0.1 }, minCurrentValues: 30 },
       state: { mode: 'auto', exactMaxValues: 100000, sketchK: 1000, categoryCap: 10000 },
       quality: { maxMissingRate: 0.1, maxTypeErrorRate: 0.01, maxOutOfRangeRate: 0.05, maxUnknownCategoryRate: 0.05 },
@@ -52,9 +58,9 @@ describe('cdk-mlops monitor', () => {
   });
 
   test.each([
-    [['--model', 'm', '--registry', 'r', '--logs', 'l', '--window', '5 minutes'], `'window' ("5 minutes"): must be a duration such as 30s, 15m, 6h or 7d`],
-    [['--registry', 'r', '--logs', 'l'], `'model' (missing)`],
-    [['--model', 'm', '--registry', 'r', '--logs', 'l', '--mode', 'fast'], `'state.mode' ("fast")`],
+    [['--model', 'm', '--registry', 'r', '--logs', 'l', '--window', '5 minutes'], '\'window\' ("5 minutes"): must be a duration such as 30s, 15m, 6h or 7d'],
+    [['--registry', 'r', '--logs', 'l'], '\'model\' (missing)'],
+    [['--model', 'm', '--registry', 'r', '--logs', 'l', '--mode', 'fast'], '\'state.mode\' ("fast")'],
     [['--model', 'm', '--once', '--continuous'], '--once/--continuous: give one of them, not both'],
     [['--model', 'm', '--bogus'], "Unknown option '--bogus'"],
   ])('bad input %j exits 2 naming the field', async (args, message) => {
@@ -89,7 +95,7 @@ describe('cdk-mlops monitor', () => {
     const dir = tmpDir('cli-noreg');
     const r = await capture(() => main(['monitor', '--model', 'cancer', '--registry', path.join(dir, 'none'), '--logs', dir, '--report-dir', path.join(dir, 'reports')]));
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`cdk-mlops monitor: model 'cancer' has no versions in`);
+    expect(r.err).toContain('cdk-mlops monitor: model \'cancer\' has no versions in');
   });
 });
 
@@ -103,8 +109,14 @@ describe('cdk-mlops monitor --continuous (a real process)', () => {
     const root = await project('cli-continuous', true);
     const file = path.join(root, 'monitor.yaml');
     fs.writeFileSync(file, YAML.stringify({
-      model: 'cancer', registry: path.join(root, 'registry'), logs: path.join(root, 'logs'), window: '1h', once: false, interval: '1s',
-      output: { reportDir: path.join(root, 'reports') }, server: { host: '127.0.0.1', port: 0 },
+      model: 'cancer',
+      registry: path.join(root, 'registry'),
+      logs: path.join(root, 'logs'),
+      window: '1h',
+      once: false,
+      interval: '1s',
+      output: { reportDir: path.join(root, 'reports') },
+      server: { host: '127.0.0.1', port: 0 },
     }));
     child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', `require('./src/cli/main').main(['monitor', '--config', ${JSON.stringify(file)}]).then((c) => { process.exitCode = c; })`], {
       cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { FEATURES, LIVE_ROWS, depsFor, registerModel, rowsOf, testConfig, tmpDir, writeTraffic } from './support';
 import { runMonitorOnce } from '../../../src/runtime/monitor/monitor';
 import type { MonitorResult } from '../../../src/runtime/monitor/result';
-import { FEATURES, LIVE_ROWS, depsFor, registerModel, rowsOf, testConfig, tmpDir, writeTraffic } from './support';
 
 /**
  * The monitor end to end on real data (breast_cancer): reference statistics written by the
@@ -161,6 +161,11 @@ describe('reading a window of logs', () => {
     const config = testConfig(root, 'cancer', { variant: 'primary' });
     const { result } = await runMonitorOnce(config, depsFor(config, () => NOW));
     expect(result.records).toEqual({ files: 2, read: 10, rows: 40, badRecords: 2, badRows: 0, unparsable: 1, otherVersion: 2, outsideWindow: 2 });
-    expect(result.window).toEqual({ start: new Date(NOW - 2 * 3_600_000).toISOString(), end: new Date(NOW).toISOString(), firstRecord: new Date(at).toISOString(), lastRecord: new Date(at + 35).toISOString() });
+    expect(result.window).toEqual({
+      start: new Date(NOW - 2 * 3_600_000).toISOString(),
+      end: new Date(NOW).toISOString(),
+      firstRecord: new Date(at).toISOString(),
+      lastRecord: new Date(at + 35).toISOString(),
+    });
   });
 });

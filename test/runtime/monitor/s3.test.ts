@@ -1,13 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pino from 'pino';
+import { LIVE_ROWS, registerModel, rowsOf, testConfig, tmpDir, writeTraffic } from './support';
 import { openObjectStore } from '../../../src/runtime/monitor/logs';
 import { MonitorMetrics } from '../../../src/runtime/monitor/metrics';
 import { runMonitorOnce } from '../../../src/runtime/monitor/monitor';
 import { S3StateStore } from '../../../src/runtime/monitor/state-store';
 import { openRegistry } from '../../../src/runtime/registry/registry';
 import { FakeS3 } from '../../support/fake-s3';
-import { LIVE_ROWS, registerModel, rowsOf, testConfig, tmpDir, writeTraffic } from './support';
 
 /** Prediction logs, labels and the monitor's state in S3 (an S3 stand-in on loopback). */
 describe('monitor with S3 prediction logs and S3 state', () => {

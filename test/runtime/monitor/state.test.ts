@@ -1,11 +1,11 @@
+import { generate } from './fixtures';
+import { TrainReferenceSchema } from '../../../src/runtime/config/train';
 import { evaluateColumn, planFromReference, referenceColumn } from '../../../src/runtime/monitor/drift';
 import { KllSketch } from '../../../src/runtime/monitor/sketch/kll';
 import { ColumnState, OTHER_CATEGORY } from '../../../src/runtime/monitor/state';
 import { ksStatistic, walkCdfs } from '../../../src/runtime/monitor/stats/ks';
 import { WindowState, referenceColumns } from '../../../src/runtime/monitor/window';
-import { generate } from './fixtures';
 import type { ColumnReference, ReferenceStatistics } from '../../../src/runtime/registry/types';
-import { TrainReferenceSchema } from '../../../src/runtime/config/train';
 import { columnReference } from '../../../src/runtime/train/reference';
 
 /** Reference statistics of a numeric column, as the training harness computes them. */
@@ -201,7 +201,8 @@ describe('shard merge equals one pass', () => {
     expect([m.firstTs, m.lastTs]).toEqual([one.firstTs, one.lastTs]);
     m.features.forEach((f, i) => {
       const o = one.features[i];
-      expect([f.rows, f.missing, f.typeErrors, f.nonFinite, f.outOfRange, f.unknownCategories, f.count]).toEqual([o.rows, o.missing, o.typeErrors, o.nonFinite, o.outOfRange, o.unknownCategories, o.count]);
+      const counters = (c: typeof f) => [c.rows, c.missing, c.typeErrors, c.nonFinite, c.outOfRange, c.unknownCategories, c.count];
+      expect(counters(f)).toEqual(counters(o));
       expect(f.histogram).toEqual(o.histogram);
       expect(f.categories).toEqual(o.categories);
       if (f.plan.kind === 'numeric') {

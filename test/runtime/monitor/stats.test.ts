@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { SampleSpec, close, fsum, generate, num, readCsv, scipyReference } from './fixtures';
 import { evaluateColumn, planFromReference, referenceColumn } from '../../../src/runtime/monitor/drift';
 import { ColumnState } from '../../../src/runtime/monitor/state';
 import {
@@ -13,7 +14,6 @@ import {
 import { KsMethod, ks2samp, roundHalfEven } from '../../../src/runtime/monitor/stats/ks';
 import { chi2Sf, kolmogorovSmirnovSf, logGamma, normalSf } from '../../../src/runtime/monitor/stats/special';
 import type { ColumnReference } from '../../../src/runtime/registry/types';
-import { SampleSpec, close, fsum, generate, num, readCsv, scipyReference } from './fixtures';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const ref = scipyReference();

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
+import { readCsv } from './fixtures';
 import { MonitorConfig, MonitorConfigInput, MonitorConfigSchema } from '../../../src/runtime/config/monitor';
 import { TrainReferenceSchema } from '../../../src/runtime/config/train';
 import { openObjectStore } from '../../../src/runtime/monitor/logs';
@@ -12,7 +13,6 @@ import { openRegistry } from '../../../src/runtime/registry/registry';
 import type { PredictionRecord } from '../../../src/runtime/registry/types';
 import { accuracy, precisionRecallF1 } from '../../../src/runtime/train/metrics';
 import { referenceStatistics } from '../../../src/runtime/train/reference';
-import { readCsv } from './fixtures';
 
 /** breast_cancer.csv: 30 numeric features and the target (0 malignant, 1 benign). */
 export const BREAST_CANCER = readCsv(path.join(__dirname, '..', '..', 'fixtures', 'data', 'breast_cancer.csv'));
@@ -93,7 +93,11 @@ export function writeTraffic(
     const inputs = rows.slice(i, i + 5);
     const id = `${file}-req-${i / 5}`;
     const record: PredictionRecord = {
-      id, model, version, variant: 'primary', ts: new Date(at + i).toISOString(),
+      id,
+      model,
+      version,
+      variant: 'primary',
+      ts: new Date(at + i).toISOString(),
       inputs: inputs as PredictionRecord['inputs'],
       outputs: inputs.map((r) => predict(r as Record<string, number>)),
     };

@@ -56,6 +56,34 @@ export interface KllSketchJson {
 
 /** KLL quantile sketch over finite doubles. */
 export class KllSketch {
+  /** Restores a sketch written by {@link toJSON}. */
+  static fromJSON(json: KllSketchJson): KllSketch {
+    const s = new KllSketch(json.k, json.rng);
+    s.levels = [];
+    s.sizes = [];
+    for (const l of json.levels) {
+      const buf = new Float64Array(Math.max(l.length, MIN_WIDTH * 2));
+      buf.set(l);
+      s.levels.push(buf);
+      s.sizes.push(l.length);
+    }
+    if (!s.levels.length) {
+      s.levels.push(new Float64Array(MIN_WIDTH * 2));
+      s.sizes.push(0);
+    }
+    s.recomputeCapacities();
+    s.retained = s.sizes.reduce((a, b) => a + b, 0);
+    s.count = json.n;
+    s.lo = json.min ?? Infinity;
+    s.hi = json.max ?? -Infinity;
+    s.v = json.variance;
+    s.rng = json.rng >>> 0 || 0x9e3779b9;
+    let weight = 0;
+    s.sizes.forEach((sz, h) => { weight += sz * 2 ** h; });
+    if (weight !== s.count) throw new RangeError(`KLL sketch: retained weight ${weight} does not match n = ${s.count}`);
+    return s;
+  }
+
   /** Accuracy parameter. */
   public readonly k: number;
   private levels: Float64Array[] = [];
@@ -362,31 +390,4 @@ export class KllSketch {
     };
   }
 
-  /** Restores a sketch written by {@link toJSON}. */
-  static fromJSON(json: KllSketchJson): KllSketch {
-    const s = new KllSketch(json.k, json.rng);
-    s.levels = [];
-    s.sizes = [];
-    for (const l of json.levels) {
-      const buf = new Float64Array(Math.max(l.length, MIN_WIDTH * 2));
-      buf.set(l);
-      s.levels.push(buf);
-      s.sizes.push(l.length);
-    }
-    if (!s.levels.length) {
-      s.levels.push(new Float64Array(MIN_WIDTH * 2));
-      s.sizes.push(0);
-    }
-    s.recomputeCapacities();
-    s.retained = s.sizes.reduce((a, b) => a + b, 0);
-    s.count = json.n;
-    s.lo = json.min ?? Infinity;
-    s.hi = json.max ?? -Infinity;
-    s.v = json.variance;
-    s.rng = json.rng >>> 0 || 0x9e3779b9;
-    let weight = 0;
-    s.sizes.forEach((sz, h) => { weight += sz * 2 ** h; });
-    if (weight !== s.count) throw new RangeError(`KLL sketch: retained weight ${weight} does not match n = ${s.count}`);
-    return s;
-  }
 }
