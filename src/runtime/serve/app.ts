@@ -92,6 +92,13 @@ export function buildApp(options: ServeAppOptions): FastifyInstance {
     connectionTimeout: config.limits.connectionTimeoutMs,
     keepAliveTimeout: config.limits.keepAliveTimeoutMs,
     requestTimeout: config.limits.requestTimeoutMs,
+    http: {
+      // Headers and body must both arrive within requestTimeoutMs (node answers 408 and closes);
+      // node checks every connectionsCheckingInterval (30 s by default): check often enough that
+      // the limit holds within a quarter of its value.
+      headersTimeout: Math.min(60_000, config.limits.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.limits.requestTimeoutMs / 4))),
+    },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },

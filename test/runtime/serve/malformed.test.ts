@@ -219,7 +219,7 @@ describe('serve: malformed requests', () => {
     fs.writeFileSync(tokens, `# serving clients\n${TOKEN}\n\nanother-token-abcdefghijklmnop\n`);
     server = await startServer(testConfig(registry.uri, {
       auth: { tokensFile: tokens },
-      limits: { bodyLimitBytes: BODY_LIMIT, maxBatchRows: MAX_ROWS },
+      limits: { bodyLimitBytes: BODY_LIMIT, maxBatchRows: MAX_ROWS, requestTimeoutMs: 800 },
     }), { registry, logger });
     agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   });
@@ -291,6 +291,27 @@ describe('serve: malformed requests', () => {
       s.on('close', () => resolve());
       s.on('error', reject);
     });
+    const ok = await request(server.url, post('/v2/models/tabular/infer', { inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: ROW }] }), agent);
+    expect(ok.status).toBe(200);
+  });
+
+  test('a client that stalls mid-request is answered 408 and cut off after requestTimeoutMs', async () => {
+    const { port } = new URL(server.url);
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      const s = net.connect(Number(port), '127.0.0.1', () => {
+        s.write(`POST /v2/models/tabular/infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nauthorization: Bearer ${TOKEN}\r\ncontent-length: 100\r\n\r\n{"inp`);
+      });
+      s.on('data', (c: Buffer) => { got += c.toString(); });
+      s.on('close', () => resolve(got));
+      s.on('error', reject);
+      setTimeout(() => s.destroy(new Error('not cut off within 5 s')), 5000);
+    });
+    const waited = Date.now() - started;
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(waited).toBeGreaterThanOrEqual(700);
+    expect(waited).toBeLessThan(2500);
     const ok = await request(server.url, post('/v2/models/tabular/infer', { inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: ROW }] }), agent);
     expect(ok.status).toBe(200);
   });
