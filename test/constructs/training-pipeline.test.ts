@@ -51,7 +51,7 @@ describe('TrainingPipeline on CPU (defaults)', () => {
     data: TrainingData.fromPlatformBucket('datasets/fraud/train.parquet'),
     target: 'is_fraud',
     trainer: 'logistic-regression',
-    params: { l2: 0.01 },
+    params: { C: 10 },
     gate: { minimums: { roc_auc: 0.9 }, maxRegression: { roc_auc: 0.01 } },
   });
   const s = synth(platform);
@@ -139,7 +139,7 @@ describe('TrainingPipeline on a GpuTrainingPool', () => {
   new TrainingPipeline(platform, 'digits', {
     model: registry.model('digits'),
     data: TrainingData.fromS3('s3://acme-datasets/digits.csv', { kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' }),
-    trainer: 'mlp',
+    trainer: 'mlp-classifier',
     compute: TrainingCompute.gpu(pool, { gpus: 4 }),
     schedule: '0 3 * * 1',
     timeZone: 'Europe/Paris',
@@ -202,7 +202,7 @@ describe('TrainingPipeline with an indexed hyperparameter search', () => {
     model: registry.model('breast-cancer'),
     data: TrainingData.fromPlatformBucket('datasets/breast_cancer.csv'),
     compute: TrainingCompute.gpu(pool),
-    search: HyperparameterSearch.indexed({ mode: 'grid', space: { l2: { values: [0.001, 0.01, 0.1] }, maxIterations: { values: [100, 200] } }, parallelism: 4 }),
+    search: HyperparameterSearch.indexed({ mode: 'grid', space: { C: { values: [0.1, 1, 10] }, max_iter: { values: [100, 200] } }, parallelism: 4 }),
   });
   const s = synth(platform);
   const objs = kubeObjects(s);
@@ -246,8 +246,8 @@ describe('TrainingPipeline runs', () => {
     return new TrainingPipeline(platform, 'p', { model: registry.model('m'), data: TrainingData.fromPlatformBucket('d.csv'), params }).runName;
   }
   test('the one-shot Job is named by its configuration: same config, same Job; changed config, new Job', () => {
-    expect(runName({ l2: 0.1 })).toBe(runName({ l2: 0.1 }));
-    expect(runName({ l2: 0.1 })).not.toBe(runName({ l2: 0.2 }));
+    expect(runName({ C: 0.1 })).toBe(runName({ C: 0.1 }));
+    expect(runName({ C: 0.1 })).not.toBe(runName({ C: 0.2 }));
   });
 });
 
@@ -274,15 +274,25 @@ describe('TrainingPipeline fails if', () => {
     expectProblem(() => new TrainingPipeline(platform, 'e', { ...props, search: HyperparameterSearch.inProcess({ space: {} }) }), 'search.space', /at least one hyperparameter/);
   });
 
+  test('the built-in trainer is unknown, or a parameter (given or searched) is not one it takes or out of its range', () => {
+    const { platform, props } = base();
+    expectProblem(() => new TrainingPipeline(platform, 'a', { ...props, trainer: 'xgboost' }), 'trainer', /unknown built-in trainer "xgboost"; expected one of: logistic-regression, ridge/);
+    expectProblem(() => new TrainingPipeline(platform, 'b', { ...props, params: { l2: 0.1 } }), 'params.l2', /has no parameter "l2".*expected one of: C, tol, max_iter/);
+    expectProblem(() => new TrainingPipeline(platform, 'c', { ...props, params: { C: -1 } }), 'params.C', /expects a finite number > 0/);
+    expectProblem(() => new TrainingPipeline(platform, 'd', { ...props, search: HyperparameterSearch.inProcess({ mode: 'grid', space: { max_iter: { values: [100, 'many'] } } }) }), 'search.space.max_iter', /"many"/);
+    // An external trainer's parameters are its own business.
+    expect(() => new TrainingPipeline(platform, 'e', { ...props, params: { anything: 1 }, external: { command: 'python train.py', task: 'classification' } })).not.toThrow();
+  });
+
   test('a grid search is given fewer trials than combinations', () => {
     const { platform, props } = base();
-    expectProblem(() => new TrainingPipeline(platform, 'a', { ...props, search: HyperparameterSearch.indexed({ mode: 'grid', trials: 2, space: { l2: { values: [1, 2, 3] } } }) }), 'search', /fewer than the 3 combinations/);
-    expectProblem(() => new TrainingPipeline(platform, 'b', { ...props, search: HyperparameterSearch.indexed({ space: { l2: { values: [1, 2] } }, parallelism: 0 }) }), 'search.parallelism', /from 1 to 1000/);
+    expectProblem(() => new TrainingPipeline(platform, 'a', { ...props, search: HyperparameterSearch.indexed({ mode: 'grid', trials: 2, space: { C: { values: [1, 2, 3] } } }) }), 'search', /fewer than the 3 combinations/);
+    expectProblem(() => new TrainingPipeline(platform, 'b', { ...props, search: HyperparameterSearch.indexed({ space: { C: { values: [1, 2] } }, parallelism: 0 }) }), 'search.parallelism', /from 1 to 1000/);
   });
 
   test('an indexed search is scheduled', () => {
     const { platform, props } = base();
-    expectProblem(() => new TrainingPipeline(platform, 'a', { ...props, schedule: '@daily', search: HyperparameterSearch.indexed({ space: { l2: { values: [1, 2] } } }) }), 'schedule', /cannot be combined with HyperparameterSearch\.indexed/);
+    expectProblem(() => new TrainingPipeline(platform, 'a', { ...props, schedule: '@daily', search: HyperparameterSearch.indexed({ space: { C: { values: [1, 2] } } }) }), 'schedule', /cannot be combined with HyperparameterSearch\.indexed/);
   });
 
   test('GPU compute asks for more GPUs than a node has, an unknown team, or a team outside the training namespace', () => {

@@ -6,6 +6,7 @@ import {
 import { ApiObject, k8s } from '../cluster/k8s';
 import { DNS_1123_LABEL, PropValidator } from '../errors';
 import { MlPlatform, PlatformPart } from '../platform';
+import type { INodePool } from '../refs';
 
 export { GPU_INSTANCE_FAMILIES } from './instance-types';
 export type { GpuInstanceFamily, GpuInstanceSize } from './instance-types';
@@ -251,7 +252,7 @@ const gpuNamespaces = new WeakMap<MlPlatform, string>();
  * Needs, installed in the cluster: Karpenter v1 (when chosen) or the Cluster Autoscaler (for
  * a managed node group), and Kueue >= 0.15.
  */
-export class GpuTrainingPool extends Construct {
+export class GpuTrainingPool extends Construct implements INodePool {
   /** Pool name (the construct id). */
   public readonly poolName: string;
   /** `<platformName>-<poolName>`: name of the pool's cluster-scoped objects. */

@@ -1,6 +1,9 @@
 import { Construct } from 'constructs';
 import { TrainConfig, TrainConfigInput, TrainConfigSchema } from '../../runtime/config/train';
+import { InputError } from '../../runtime/errors';
 import { planTrials } from '../../runtime/train/hpo';
+import { getTrainer } from '../../runtime/train/trainers';
+import { resolveParams } from '../../runtime/train/trainers/params';
 import { ApiObject, k8s } from '../cluster/k8s';
 import { awsEgressRules, ComputeResources, runtimeConfigMap, runtimeContainer, runtimePodSpec } from '../cluster/runtime-workload';
 import { PropValidator } from '../errors';
@@ -246,6 +249,21 @@ export class TrainingPipeline extends Construct {
         const path = issue.path.map(String);
         const prop = configProp(path);
         v.fail(prop, lookup(input, path), issue.message);
+      }
+    }
+    // The built-in trainer and its hyperparameters (and every trial's), as the runtime checks them.
+    if (parsed.success && !parsed.data.external) {
+      try {
+        const trainer = getTrainer(parsed.data.trainer);
+        resolveParams(trainer.name, trainer.paramSpecs, parsed.data.params);
+        if (parsed.data.hpo) {
+          for (const trial of planTrials(parsed.data.hpo, parsed.data.params, parsed.data.seed)) resolveParams(trainer.name, trainer.paramSpecs, trial.params);
+        }
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        const name = e.input.replace(/^params\./, '');
+        const prop = e.input.startsWith('params.') && search && name in search._options.space ? `search.space.${name}` : e.input;
+        v.fail(prop, e.input === 'trainer' ? parsed.data.trainer : lookup(parsed.data, e.input.split('.')), e.message.slice(e.input.length + 2));
       }
     }
     let trials: number | undefined;
