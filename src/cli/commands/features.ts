@@ -115,13 +115,19 @@ export async function run(argv: string[]): Promise<number> {
         if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
           return fail(`--port (${values.port}): expected an integer from 0 to 65535`);
         }
-        const store = await features.openOnlineStore(catalog.registry.onlineStore);
-        if (store.kind === 'memory') await features.materialize(catalog, store, { logger });
+        const config = catalog.registry.onlineStore;
+        const store = await features.openOnlineStore(config);
+        let refresh: { stop(): Promise<void> } | undefined;
+        if (config.type === 'memory') {
+          await features.materialize(catalog, store, { logger });
+          if (config.refreshSeconds > 0) refresh = features.scheduleRefresh(catalog, store, config.refreshSeconds * 1000, logger);
+        }
         const server = await features.startFeatureServer({
           catalog, store, logger, host: values.host as string | undefined, port, handleSignals: true,
         });
         logger.info({ url: server.url, onlineStore: store.kind }, 'feature server listening');
         await new Promise<void>((resolve) => server.app.server.once('close', () => resolve()));
+        await refresh?.stop();
         return 0;
       }
       case 'build-training-set': {

@@ -126,8 +126,15 @@ export const redisOnlineStoreSchema = z.object({
   commandTimeoutMs: z.number().int().positive().default(2000),
 }).strict();
 
-/** In-process store: lives in the serving process, which materializes into it at start. */
-export const memoryOnlineStoreSchema = z.object({ type: z.literal('memory') }).strict();
+/**
+ * In-process store: lives in the serving process, which materializes into it at start and
+ * then incrementally every `refreshSeconds`.
+ */
+export const memoryOnlineStoreSchema = z.object({
+  type: z.literal('memory'),
+  /** Seconds between incremental refreshes from the offline store; 0: only at start. @default 60 */
+  refreshSeconds: z.number().int().min(0).default(60),
+}).strict();
 
 /** DynamoDB table (synthesized by the constructs as an alternative to ElastiCache). */
 export const dynamodbOnlineStoreSchema = z.object({

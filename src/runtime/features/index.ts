@@ -15,8 +15,8 @@ export {
   CREATED_TS_FIELD, EVENT_TS_FIELD, MemoryOnlineStore, OnlineKeyspace, RedisOnlineStore, openOnlineStore,
 } from './online-store';
 export type { HashRead, OnlineStore, OnlineWriteBatch } from './online-store';
-export { buildFeatureServerApp, startFeatureServer } from './server';
-export type { FeatureServerApp, FeatureServerAppOptions, RunningFeatureServer } from './server';
+export { buildFeatureServerApp, scheduleRefresh, startFeatureServer } from './server';
+export type { FeatureServerApp, FeatureServerAppOptions, RefreshSchedule, RunningFeatureServer } from './server';
 export { athenaTrainingSetSql, buildTrainingSet } from './training-set';
 export type { AthenaTrainingSetOptions, TrainingSet, TrainingSetOptions } from './training-set';
 export type { FeatureJsonValue } from './values';

@@ -3,6 +3,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import { InputError, NotFoundError } from '../errors';
 import type { Logger } from '../log';
 import { FeatureCatalog } from './catalog';
+import { materialize } from './materialize';
 import { OnlineFeatureService, TooManyEntitiesError } from './online';
 import { OnlineStore } from './online-store';
 
@@ -197,4 +198,36 @@ export async function startFeatureServer(
     process.once('SIGINT', onSignal);
   }
   return { app, url, close };
+}
+
+/** A running periodic refresh. */
+export interface RefreshSchedule {
+  /** Stops it; resolves once a refresh in progress has finished. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Re-materializes incrementally every `intervalMs` (for the in-process store, which nothing
+ * else writes to). A failed refresh publishes nothing (materialization is all or nothing): it
+ * is logged, the last good values keep being served, and the next tick tries again. Runs never
+ * overlap; the timer does not keep the process alive.
+ */
+export function scheduleRefresh(catalog: FeatureCatalog, store: OnlineStore, intervalMs: number, logger?: Logger): RefreshSchedule {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const tick = () => {
+    if (running || stopped) return;
+    running = materialize(catalog, store, { logger })
+      .then(() => undefined, (err: unknown) => { logger?.error({ err }, 'feature refresh failed; still serving the last good values'); })
+      .finally(() => { running = undefined; });
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { deleteKeys, dumpKeys, fixtureRegistry, localRedis, t, tempDir, uniquePrefix, writeFixtureData, writeParquet } from './helpers';
 import type { FeatureRegistryInput } from '../../../src/runtime/config/features';
 import {
-  FeatureCatalog, MemoryOnlineStore, OnlineFeatureService, RedisOnlineStore, buildFeatureServerApp, getOnlineFeatures, materialize, readWatermark,
+  FeatureCatalog, MemoryOnlineStore, OnlineFeatureService, RedisOnlineStore, scheduleRefresh, buildFeatureServerApp, getOnlineFeatures, materialize, readWatermark,
   keyspaceFor, startFeatureServer,
 } from '../../../src/runtime/features';
 
@@ -408,6 +408,42 @@ describe('incremental and all-or-nothing materialization', () => {
 });
 
 describe('in-process memory store', () => {
+  test('refreshes incrementally on a schedule; a failed refresh keeps the last good values', async () => {
+    const own = tempDir();
+    try {
+      writeFixtureData(own.dir);
+      const memCatalog = FeatureCatalog.fromObject(fixtureRegistry(own.dir, { type: 'memory', refreshSeconds: 1 }));
+      expect(memCatalog.registry.onlineStore).toEqual({ type: 'memory', refreshSeconds: 1 });
+      const mem = new MemoryOnlineStore();
+      await materialize(memCatalog, mem);
+      const errors: unknown[] = [];
+      const logger = { info: () => {}, error: (o: unknown) => errors.push(o) } as unknown as Parameters<typeof scheduleRefresh>[3];
+      const refresh = scheduleRefresh(memCatalog, mem, 50, logger);
+      const tier = () => (mem.dump()['cdk-mlops:features:fraud:customer_profile:c-5'] as Record<string, string> | undefined)?.tier;
+      const waitFor = async (cond: () => boolean) => {
+        for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+        return cond();
+      };
+      try {
+        writeParquet(path.join(own.dir, 'customer_profile', 'new.parquet'), [
+          { name: 'customer_id', type: 'STRING', data: ['c-5'] },
+          { name: 'event_timestamp', type: 'TIMESTAMP', data: [t('2024-01-02T00:00:00Z')] },
+          { name: 'tier', type: 'STRING', data: ['fresh'] },
+          { name: 'is_active', type: 'BOOLEAN', data: [true] },
+          { name: 'lifetime_orders', type: 'INT32', data: [1] },
+        ]);
+        expect(await waitFor(() => tier() === 'sfresh')).toBe(true);
+        fs.writeFileSync(path.join(own.dir, 'customer_profile', 'zz-broken.parquet'), 'garbage');
+        expect(await waitFor(() => errors.length > 0)).toBe(true);
+        expect(tier()).toBe('sfresh');
+      } finally {
+        await refresh.stop();
+      }
+    } finally {
+      own.remove();
+    }
+  });
+
   test('same layout and answers as Redis', async () => {
     const memCatalog = FeatureCatalog.fromObject(fixtureRegistry(tmp.dir, { type: 'memory' }));
     const mem = new MemoryOnlineStore();
