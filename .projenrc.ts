@@ -13,7 +13,7 @@ const project = new typescript.TypeScriptProject({
   defaultReleaseBranch: 'main',
   projenrcTs: true,
   packageManager: javascript.NodePackageManager.NPM,
-  minNodeVersion: '20.0.0',
+  minNodeVersion: '20.19.0',
   typescriptVersion: '~5.9',
   github: false,
   release: false,
@@ -73,7 +73,7 @@ const project = new typescript.TypeScriptProject({
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-      // hyparquet, hyparquet-writer and cookie 2 (used by fastify.inject through light-my-request)
+      // hyparquet, hyparquet-writer, cookie 2 (used by fastify.inject through light-my-request) and cel-js
       // ship as ES modules only: Node >= 20.19 can require() them, but jest loads modules itself,
       // so they are compiled to CommonJS for the tests.
       transform: {
@@ -81,7 +81,7 @@ const project = new typescript.TypeScriptProject({
           tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', esModuleInterop: true, isolatedModules: true },
         }),
       },
-      transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer|cookie)/)'],
+      transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer|cookie|@marcbachmann/cel-js)/)'],
     },
   },
   gitignore: ['/dist/', '/.cdk-mlops/', '*.tgz', '/bench/results/'],
