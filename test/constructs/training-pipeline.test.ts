@@ -260,6 +260,11 @@ describe('TrainingPipeline fails if', () => {
   test('the data is not one S3 object', () => {
     const { platform, props } = base();
     expectProblem(() => new TrainingPipeline(platform, 'a', { ...props, data: TrainingData.fromS3('https://x/y.csv') }), 'data', /s3:\/\/bucket\/key/);
+    try {
+      new TrainingPipeline(platform, 'a2', { ...props, data: TrainingData.fromS3('https://x/y.csv') });
+    } catch (e) {
+      expect((e as MlopsValidationError).problems.filter((p) => p.prop === 'data')).toHaveLength(1); // reported once, not again by the config schema
+    }
     expectProblem(() => new TrainingPipeline(platform, 'b', { ...props, data: TrainingData.fromS3('s3://bucket/dir/') }), 'data', /one CSV or Parquet file/);
     expectProblem(() => new TrainingPipeline(platform, 'c', { ...props, data: TrainingData.fromPlatformBucket('/abs.csv') }), 'data', /leading or trailing/);
     expectProblem(() => new TrainingPipeline(platform, 'd', { ...props, data: TrainingData.fromS3('s3://bucket/k.csv', { kmsKeyArn: 'alias/x' }) }), 'data.kmsKeyArn', /KMS key ARN/);
@@ -290,8 +295,9 @@ describe('TrainingPipeline fails if', () => {
     expectProblem(() => new TrainingPipeline(platform, 'b', { ...props, search: HyperparameterSearch.indexed({ space: { C: { values: [1, 2] } }, parallelism: 0 }) }), 'search.parallelism', /from 1 to 1000/);
   });
 
-  test('an indexed search is scheduled', () => {
+  test('an indexed search is scheduled, or its id is too long for the JobSet\'s pod names', () => {
     const { platform, props } = base();
+    expectProblem(() => new TrainingPipeline(platform, 'a'.repeat(31), { ...props, search: HyperparameterSearch.indexed({ space: { C: { values: [1, 2] } } }) }), 'id', /at most 30 characters with an indexed search/);
     expectProblem(() => new TrainingPipeline(platform, 'a', { ...props, schedule: '@daily', search: HyperparameterSearch.indexed({ space: { C: { values: [1, 2] } } }) }), 'schedule', /cannot be combined with HyperparameterSearch\.indexed/);
   });
 

@@ -213,6 +213,7 @@ export class TrainingPipeline extends Construct {
     const deadline = props.activeDeadlineSeconds ?? 6 * 3600;
     v.check(Number.isInteger(deadline) && deadline >= 60, 'activeDeadlineSeconds', deadline, 'must be a whole number of seconds >= 60');
     const search = props.search;
+    v.check(search?._execution !== 'indexed' || id.length <= 30, 'id', id, 'must be at most 30 characters with an indexed search (the JobSet\'s pod names derive from it)');
     v.check(!(search?._execution === 'indexed' && props.schedule !== undefined), 'schedule', props.schedule,
       'cannot be combined with HyperparameterSearch.indexed (a CronJob can only create a Job, not a JobSet): use HyperparameterSearch.inProcess with parallelism, or trigger the indexed search by hand');
 
@@ -247,6 +248,7 @@ export class TrainingPipeline extends Construct {
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const path = issue.path.map(String);
+        if (path.join('.') === 'data.uri' && data === undefined) continue; // already reported as 'data'
         const prop = configProp(path);
         v.fail(prop, lookup(input, path), issue.message);
       }
@@ -370,6 +372,8 @@ export class TrainingPipeline extends Construct {
           ],
           successPolicy: { operator: 'All' },
           failurePolicy: { maxRestarts: 0 },
+          // Trials do not talk to each other: no headless service, no pod DNS names.
+          network: { enableDNSHostnames: false },
         },
       });
       this.runName = name;
