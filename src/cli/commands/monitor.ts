@@ -79,6 +79,16 @@ export function resolveMonitorConfig(argv: string[], env: NodeJS.ProcessEnv = pr
   return { config, check: Boolean(values.check), failOnDrift: Boolean(values['fail-on-drift']) };
 }
 
+/** The configuration with secrets masked: the webhook URL (it is the credential) and URL user info. */
+export function redacted(config: MonitorConfig): MonitorConfig {
+  const mask = (u: string | undefined) => (u === undefined ? undefined : u.replace(/\/\/[^/@]*@/, '//***@'));
+  return {
+    ...config,
+    alerts: { ...config.alerts, ...(config.alerts.webhook ? { webhook: '<redacted>' } : {}) },
+    output: { ...config.output, ...(config.output.pushgateway ? { pushgateway: mask(config.output.pushgateway) } : {}) },
+  };
+}
+
 /** The real dependencies of a configuration. */
 export function monitorDeps(config: MonitorConfig, logger = createLogger('monitor')): MonitorDeps {
   return {
@@ -106,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { config } = resolved;
   if (resolved.check) {
-    process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(redacted(config), null, 2) + '\n');
     return 0;
   }
   const logger = createLogger('monitor');

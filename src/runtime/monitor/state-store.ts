@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IntegrityError } from '../errors';
@@ -58,17 +58,21 @@ function parse(body: Buffer, where: string): MonitorStateDoc {
   return doc;
 }
 
-/** A local JSON file, replaced by write-to-temporary + rename (tag: its modification time and size). */
+/**
+ * A local JSON file, replaced by write-to-temporary + rename; the tag is the sha256 of its
+ * content. Compare-and-swap is best effort here (no lock between the check and the rename):
+ * run one monitor per state file, or use S3, whose conditional writes are atomic.
+ */
 export class FileStateStore implements StateStore {
   public readonly uri: string;
   constructor(file: string) {
     this.uri = path.resolve(file);
   }
 
-  private async tagOf(): Promise<string | undefined> {
+  private async read(): Promise<{ body: Buffer; tag: string } | undefined> {
     try {
-      const st = await fs.promises.stat(this.uri);
-      return `${st.mtimeMs}:${st.size}:${st.ino}`;
+      const body = await fs.promises.readFile(this.uri);
+      return { body, tag: createHash('sha256').update(body).digest('hex') };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
@@ -76,13 +80,12 @@ export class FileStateStore implements StateStore {
   }
 
   async load(): Promise<LoadedState> {
-    const tag = await this.tagOf();
-    if (tag === undefined) return { doc: undefined, tag };
-    return { doc: parse(await fs.promises.readFile(this.uri), this.uri), tag };
+    const got = await this.read();
+    return got ? { doc: parse(got.body, this.uri), tag: got.tag } : { doc: undefined, tag: undefined };
   }
 
   async save(doc: MonitorStateDoc, tag: string | undefined): Promise<boolean> {
-    if ((await this.tagOf()) !== tag) return false;
+    if ((await this.read())?.tag !== tag) return false;
     await fs.promises.mkdir(path.dirname(this.uri), { recursive: true });
     const tmp = `${this.uri}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await fs.promises.writeFile(tmp, JSON.stringify(doc, null, 2) + '\n');

@@ -57,6 +57,21 @@ describe('cdk-mlops monitor', () => {
     });
   });
 
+  test('--check masks the webhook URL and credentials in URLs', async () => {
+    const env = { ...process.env, CDK_MLOPS_MONITOR_ALERTS__WEBHOOK: 'https://hooks.slack.com/services/T1/B2/secret', CDK_MLOPS_MONITOR_OUTPUT__PUSHGATEWAY: 'https://user:pass@push.example.com' };
+    const saved = process.env;
+    process.env = env;
+    try {
+      const r = await capture(() => main(['monitor', '--check', '--model', 'm', '--registry', 'r', '--logs', 'l']));
+      expect(r.code).toBe(0);
+      expect(r.out).not.toContain('secret');
+      expect(r.out).not.toContain('pass');
+      expect(JSON.parse(r.out)).toMatchObject({ alerts: { webhook: '<redacted>' }, output: { pushgateway: 'https://***@push.example.com' } });
+    } finally {
+      process.env = saved;
+    }
+  });
+
   test.each([
     [['--model', 'm', '--registry', 'r', '--logs', 'l', '--window', '5 minutes'], '\'window\' ("5 minutes"): must be a duration such as 30s, 15m, 6h or 7d'],
     [['--registry', 'r', '--logs', 'l'], '\'model\' (missing)'],
