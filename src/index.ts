@@ -28,3 +28,5 @@ export { HyperparameterSearch, TrainingCompute, TrainingData, TrainingPipeline }
 export type { CpuComputeOptions, GpuComputeOptions, SearchOptions, TrainingPipelineProps } from './constructs/training-pipeline';
 export { DistributedTrainingJob } from './constructs/training-pipeline';
 export type { DistributedTrainingJobProps } from './constructs/training-pipeline';
+export * from './constructs/monitor';
+export type { IMonitorableEndpoint, IPrometheus, IRetrainable } from './constructs/refs';

@@ -105,3 +105,47 @@ export interface INodePool {
   /** Taints of the pool's nodes that the pods must tolerate. */
   readonly tolerations: readonly NodeToleration[];
 }
+
+/**
+ * A Prometheus as the objects that feed it see it (implemented by `PrometheusRef`): where its
+ * pods run (the peer of scrape NetworkPolicies) and the labels its ServiceMonitor and
+ * PrometheusRule selectors look for.
+ */
+export interface IPrometheus {
+  /** Namespace of the Prometheus pods. */
+  readonly namespace: string;
+  /** Labels of the Prometheus pods. */
+  readonly podLabels: Readonly<Record<string, string>>;
+  /** Labels that make Prometheus pick up a ServiceMonitor or PrometheusRule (`release: kube-prometheus-stack`). */
+  readonly serviceMonitorLabels: Readonly<Record<string, string>>;
+}
+
+/**
+ * An endpoint a drift monitor can watch (implemented by `ModelEndpoint`): what it serves and
+ * where it logs its predictions.
+ */
+export interface IMonitorableEndpoint {
+  /** Name of the endpoint (inventory, messages). */
+  readonly endpointName: string;
+  /** Namespace of the endpoint. */
+  readonly namespace: string;
+  /** The deployed variants, primary first: their `variant` label and the model version each serves. */
+  readonly variants: readonly { readonly name: string; readonly model: IModelVersion }[];
+  /** Where the endpoint logs predictions; undefined when logging is off. */
+  readonly predictionLog?: IPredictionLog;
+  /** The Prometheus that scrapes the endpoint. */
+  readonly prometheus: IPrometheus;
+}
+
+/**
+ * Something that retrains a model from a Kubernetes CronJob (implemented by `TrainingPipeline`):
+ * a drift monitor creates a Job from that CronJob, as `kubectl create job --from=cronjob/<name>` does.
+ */
+export interface IRetrainable {
+  /** Name of the CronJob; undefined when the pipeline has none. */
+  readonly cronJobName?: string;
+  /** Namespace of the CronJob. */
+  readonly namespace: string;
+  /** The registry model the pipeline trains and registers. */
+  readonly model: IModel;
+}

@@ -71,3 +71,7 @@ export { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucke
 
 // GPU training pools
 export { PlacementGroup } from '@cdktf/provider-aws/lib/placement-group';
+
+// drift monitoring: alert topics
+export { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
+export { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
