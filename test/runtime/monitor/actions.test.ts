@@ -306,3 +306,40 @@ describe('retraining locally: a trigger record and a command', () => {
     expect(r.actions.retrain).toMatchObject({ outcome: 'failed', exitCode: 7, error: 'command exited with 7' });
   });
 });
+
+describe('metrics for CronJob mode: a textfile and a Pushgateway', () => {
+  const gateway = new Recorder();
+  let url: string;
+  beforeAll(async () => {
+    url = await gateway.start();
+  });
+  afterAll(() => gateway.stop());
+
+  test('each run writes the exposition atomically and replaces the model\'s group on the gateway (PUT)', async () => {
+    const { root, version } = await setup('cronjob-metrics');
+    const metricsFile = path.join(root, 'textfile', 'cdk_mlops_monitor.prom');
+    const config = testConfig(root, 'cancer', { output: { reportDir: path.join(root, 'reports'), metricsFile, pushgateway: url } });
+    const drifted = traffic(true);
+    writeTraffic(path.join(root, 'logs'), 'cancer', version, drifted.rows, drifted.target, T0 - 20 * MIN);
+    await runMonitorOnce(config, depsFor(config, () => T0));
+    const text = fs.readFileSync(metricsFile, 'utf8');
+    expect(text).toMatch(/^cdk_mlops_dataset_drift\{model="cancer",version="1"\} 1$/m);
+    expect(text).toMatch(/^cdk_mlops_monitor_last_success_timestamp_seconds\{model="cancer"\} 1748854800$/m);
+    expect(fs.readdirSync(path.dirname(metricsFile))).toEqual(['cdk_mlops_monitor.prom']);
+    expect(gateway.requests).toHaveLength(1);
+    expect(gateway.requests[0].method).toBe('PUT');
+    expect(gateway.requests[0].url).toBe('/metrics/job/cdk-mlops-monitor/model/cancer');
+    expect(gateway.requests[0].body).toContain('cdk_mlops_dataset_drift{model="cancer",version="1"} 1');
+  });
+
+  test('an unreachable gateway is logged, and the run still completes', async () => {
+    const { root, version } = await setup('cronjob-nogw');
+    const config = testConfig(root, 'cancer', { output: { reportDir: path.join(root, 'reports'), pushgateway: 'http://127.0.0.1:9' } });
+    const clean = traffic(false);
+    writeTraffic(path.join(root, 'logs'), 'cancer', version, clean.rows, clean.target, T0 - 20 * MIN);
+    const deps = depsFor(config, () => T0);
+    const { result } = await runMonitorOnce(config, deps);
+    expect(result.dataset.datasetDrift).toBe(false);
+    expect(deps.lines.some((l) => String(l.msg).startsWith('pushing metrics to the Pushgateway failed'))).toBe(true);
+  });
+});
