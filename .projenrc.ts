@@ -42,6 +42,10 @@ const project = new typescript.TypeScriptProject({
     '@aws-sdk/client-s3@^3.900.0',
     'protobufjs@^7.5.0',
   ],
+  // The GitOps project type (cdk-mlops/lib/projen, used by generated repositories' .projenrc.ts)
+  // builds on projen; the constructs and the runtime never load it.
+  peerDeps: ['projen@^0.103.25'],
+  peerDependencyOptions: { pinnedDevDependency: false },
   devDeps: [
     '@types/node@^20',
     'kubernetes-models@^4.5.1',
@@ -129,4 +133,5 @@ project.addTask('bench:train', { description: 'Training benchmark: built-in logi
 project.addTask('bench:diff', { description: 'cdk-mlops diff benchmark: diff of two dist trees (small, large) vs parse only and git diff --no-index', exec: 'ts-node --transpile-only bench/diff/index.ts' });
 project.addTask('bench:drift', { description: 'Drift benchmark: streaming drift statistics vs NumPy/SciPy on 10,000,000 x 20 generated rows (rows/s, peak RSS at 1M vs 10M)', exec: 'ts-node --transpile-only bench/drift/index.ts', receiveArgs: true });
 project.addTask('bench:serve', { description: 'Serving benchmark: bare node:http + session.run vs cdk-mlops serve with batching off and on, concurrency 1 and 64 (autocannon)', exec: 'ts-node --transpile-only bench/serve/index.ts' });
+project.package.addField('peerDependenciesMeta', { projen: { optional: true } });
 project.synth();

@@ -30,3 +30,5 @@ export { DistributedTrainingJob } from './constructs/training-pipeline';
 export type { DistributedTrainingJobProps } from './constructs/training-pipeline';
 export * from './constructs/monitor';
 export type { IMonitorableEndpoint, IPrometheus, IRetrainable } from './constructs/refs';
+export { ModelPins, promotePins, formatPins, pinsSchema, PINS_SCHEMA_VERSION, DEFAULT_PINS_FILE, PIN_TARGET_PATTERN } from './promote/pins';
+export type { PinsDocument, PinChange, PromoteRequest, PromoteResult } from './promote/pins';

@@ -1,0 +1,129 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ModelPins, PlatformSynthesis, synthesisFiles } from 'cdk-mlops';
+import * as YAML from 'yaml';
+import { createApp, MODELS, PINS_FILE } from '../src/app';
+import { environments, PLATFORM_NAME } from '../src/environments';
+
+/**
+ * The platform's tests. They synthesize every environment in memory (nothing is written) and
+ * check it: the committed dist/ is exactly that output (the snapshot), properties that matter
+ * (targeted assertions), and policy (suppressions, what Argo CD may apply). Add your own below.
+ */
+const ROOT = path.join(__dirname, '..');
+let results: PlatformSynthesis[];
+
+beforeAll(() => {
+  results = createApp().synthesizeAll();
+});
+
+function result(env: string): PlatformSynthesis {
+  const r = results.find((x) => x.environment === env);
+  if (!r) throw new Error(`environment '${env}' was not synthesized`);
+  return r;
+}
+
+/** Files under dir, by relative path; skips what Terraform writes there (dot folders, state, plans). */
+function readTree(dir: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!fs.existsSync(dir)) return out;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.') || /\.tfstate(\.backup)?$|\.tfplan$|^tfplan$/.test(entry.name)) continue;
+    const rel = `${prefix}${entry.name}`;
+    if (entry.isDirectory()) Object.assign(out, readTree(path.join(dir, entry.name), `${rel}/`));
+    else out[rel] = fs.readFileSync(path.join(dir, entry.name), 'utf8');
+  }
+  return out;
+}
+
+describe('snapshot: the committed dist/ is what the program synthesizes', () => {
+  test.each(environments.map((e) => e.name))('%s', (env) => {
+    const expected = synthesisFiles(result(env));
+    const actual = readTree(path.join(ROOT, 'dist', env));
+    const stale = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort()
+      .filter((f) => expected[f] !== actual[f])
+      .map((f) => `dist/${env}/${f}: ${actual[f] === undefined ? 'missing' : expected[f] === undefined ? 'not synthesized any more' : 'differs'}`);
+    if (stale.length) stale.push("run 'npx projen synth' (and 'npx projen diff' to see what changed), then commit dist/");
+    expect(stale).toEqual([]);
+  });
+
+  test('no environment folder in dist/ is left over from a removed environment', () => {
+    const folders = fs.readdirSync(path.join(ROOT, 'dist'), { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
+    expect(folders.sort()).toEqual(environments.map((e) => e.name).sort());
+  });
+});
+
+describe('targeted assertions', () => {
+  test.each(environments)('$name deploys to its own account and region only', (env) => {
+    const r = result(env.name);
+    expect(r.inventory).toMatchObject({ platform: PLATFORM_NAME, environment: env.name, account: env.account, region: env.region });
+    const provider = (r.terraform.provider as { aws: { allowed_account_ids: string[]; region: string }[] }).aws[0];
+    expect(provider.allowed_account_ids).toEqual([env.account]);
+    expect(provider.region).toBe(env.region);
+  });
+
+  test.each(environments)('$name keeps Terraform state in S3, encrypted and locked', (env) => {
+    const backend = (result(env.name).terraform.terraform as { backend: { s3?: Record<string, unknown> } }).backend;
+    expect(backend.s3).toMatchObject({ bucket: `${PLATFORM_NAME}-tfstate-${env.account}`, key: `${PLATFORM_NAME}/${env.name}/terraform.tfstate`, encrypt: true, use_lockfile: true });
+  });
+
+  test.each(environments)('$name: the EKS API endpoint is private and secrets are encrypted', (env) => {
+    const clusters = Object.values((result(env.name).terraform.resource as { aws_eks_cluster: Record<string, { vpc_config: { endpoint_public_access: boolean }; encryption_config: unknown }> }).aws_eks_cluster);
+    expect(clusters).toHaveLength(1);
+    expect(clusters[0].vpc_config.endpoint_public_access).toBe(false);
+    expect(clusters[0].encryption_config).toMatchObject({ resources: ['secrets'] });
+  });
+
+  test('every model is pinned for every environment, at a version >= 1', () => {
+    const pins = ModelPins.fromFile(PINS_FILE);
+    for (const model of MODELS) {
+      for (const env of environments) expect(pins.version(model, env.name)).toBeGreaterThanOrEqual(1);
+    }
+    expect(pins.models).toEqual([...MODELS].sort());
+  });
+
+  test('a model is never served in a later environment at a version newer than in the one before it', () => {
+    const pins = ModelPins.fromFile(PINS_FILE);
+    const skipped: string[] = [];
+    for (const model of MODELS) {
+      for (let i = 1; i < environments.length; i++) {
+        const [before, env] = [environments[i - 1].name, environments[i].name];
+        if (pins.version(model, env) > pins.version(model, before)) {
+          skipped.push(`${model}: ${env} pins ${pins.version(model, env)}, newer than ${before} (${pins.version(model, before)}); promote through ${before} first`);
+        }
+      }
+    }
+    expect(skipped).toEqual([]);
+  });
+});
+
+describe('policy', () => {
+  /**
+   * Policy findings suppressed on purpose, per environment, as `<rule> <target>`. A new
+   * suppression fails this test until it is added here, so that it gets reviewed.
+   */
+  const REVIEWED_SUPPRESSIONS: Record<string, string[]> = {};
+
+  test.each(environments.map((e) => e.name))('%s: no policy suppression beyond the reviewed ones', (env) => {
+    const suppressed = result(env).suppressed.map((s) => `${s.ruleId} ${s.target}`).sort();
+    expect(suppressed).toEqual([...(REVIEWED_SUPPRESSIONS[env] ?? [])].sort());
+  });
+
+  test.each(environments.map((e) => e.name))('%s: Argo CD may apply every object of dist/<env>/k8s', (env) => {
+    const project = YAML.parse(fs.readFileSync(path.join(ROOT, 'argocd', env, 'apps', 'project.yaml'), 'utf8')) as {
+      spec: { destinations: { namespace: string }[]; clusterResourceWhitelist: { group: string; kind: string }[] };
+    };
+    const allowedKinds = new Set(project.spec.clusterResourceWhitelist.map((r) => `${r.group}/${r.kind}`));
+    const namespaceGlobs = project.spec.destinations.map((d) => new RegExp(`^${d.namespace.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`));
+    const refused: string[] = [];
+    for (const objects of Object.values(result(env).kubernetes)) {
+      for (const o of objects) {
+        const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+        const ns = o.metadata.namespace;
+        if (ns === undefined && !allowedKinds.has(`${group}/${o.kind}`)) refused.push(`${o.kind} ${o.metadata.name}: cluster-scoped kind ${group || 'core'}/${o.kind} is not in the project's clusterResourceWhitelist (argoCdClusterResources in .projenrc.ts)`);
+        if (ns !== undefined && !namespaceGlobs.some((g) => g.test(ns))) refused.push(`${o.kind} ${ns}/${o.metadata.name}: namespace '${ns}' is not a destination of the project`);
+      }
+    }
+    expect(refused).toEqual([]);
+  });
+});
