@@ -6,7 +6,7 @@ import { ApiObject, k8s } from '../cluster/k8s';
 import { awsEgressRules, ComputeResources, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, runtimeContainer, runtimePodSpec } from '../cluster/runtime-workload';
 import { PropValidator } from '../errors';
 import { MlPlatform, PlatformPart, Workload } from '../platform';
-import type { IFeatureService, IModelVersion, INodePool, IPredictionLog } from '../refs';
+import type { IFeatureService, IModelVersion, IMonitorableEndpoint, INodePool, IPredictionLog } from '../refs';
 import { EndpointAuth, EndpointScaling, GatewayRef, PrometheusRef } from './options';
 import { errorRateQuery, latencyQuantileQuery, requestRateQuery, ROLLOUT_HASH_LABEL } from './queries';
 import {
@@ -200,7 +200,7 @@ interface VariantPlan {
  * });
  * ```
  */
-export class ModelEndpoint extends Construct {
+export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
   /** Name of the endpoint's objects. */
   public readonly endpointName: string;
   /** The serving namespace. */

@@ -1,4 +1,5 @@
 import { DNS_1123_LABEL, PropValidator } from '../errors';
+import type { IPrometheus } from '../refs';
 
 /** Attributes of a Gateway API `Gateway` that lives outside this program. */
 export interface GatewayAttributes {
@@ -76,7 +77,7 @@ export interface PrometheusAttributes {
 }
 
 /** The Prometheus (Prometheus Operator) that scrapes endpoints and answers their queries. */
-export class PrometheusRef {
+export class PrometheusRef implements IPrometheus {
   /**
    * The Prometheus of the `kube-prometheus-stack` Helm chart: the operator's `prometheus-operated`
    * Service, pods labelled `app.kubernetes.io/name: prometheus`, ServiceMonitors selected by the
