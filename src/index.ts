@@ -28,7 +28,8 @@ export { HyperparameterSearch, TrainingCompute, TrainingData, TrainingPipeline }
 export type { CpuComputeOptions, GpuComputeOptions, SearchOptions, TrainingPipelineProps } from './constructs/training-pipeline';
 export { DistributedTrainingJob } from './constructs/training-pipeline';
 export type { DistributedTrainingJobProps } from './constructs/training-pipeline';
-export * from './constructs/monitor';
-export type { IMonitorableEndpoint, IPrometheus, IRetrainable } from './constructs/refs';
 export { ModelPins, promotePins, formatPins, pinsSchema, PINS_SCHEMA_VERSION, DEFAULT_PINS_FILE, PIN_TARGET_PATTERN } from './promote/pins';
 export type { PinsDocument, PinChange, PromoteRequest, PromoteResult } from './promote/pins';
+export * from './constructs/monitor';
+export type { IMonitorableEndpoint, IPrometheus, IRetrainable } from './constructs/refs';
+export * from './constructs/features';

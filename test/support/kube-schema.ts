@@ -36,6 +36,13 @@ function modelPath(o: Obj): string {
   return `kubernetes-models/${group}/${version}/${o.kind}`;
 }
 
+/** The object as the schema we validate with sees it: its apiVersion mapped where the model package lags (`served`). */
+function servedAs(o: Obj): Obj {
+  const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
+  const served = CRD_PACKAGES[group]?.served?.[version];
+  return served ? { ...o, apiVersion: `${group}/${served}` } : o;
+}
+
 /** Describes an object for messages: `Kind namespace/name (apiVersion)`. */
 export function describe(o: Obj): string {
   return `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name} (${o.apiVersion})`;
@@ -66,7 +73,7 @@ export function validateObject(o: Obj): void {
   }
   if (!Model) throw new Error(`no schema for ${describe(o)} in ${mp}`);
   try {
-    new Model(o).validate();
+    new Model(servedAs(o)).validate();
   } catch (e) {
     throw new Error(`${describe(o)} is invalid: ${(e as Error).message}`);
   }

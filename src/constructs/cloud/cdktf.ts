@@ -75,3 +75,16 @@ export { PlacementGroup } from '@cdktf/provider-aws/lib/placement-group';
 // drift monitoring: alert topics
 export { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 export { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
+
+// feature store: online store (ElastiCache for Redis or DynamoDB), its auth token, offline catalog
+export { ElasticacheReplicationGroup } from '@cdktf/provider-aws/lib/elasticache-replication-group';
+export { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
+export { ElasticacheParameterGroup } from '@cdktf/provider-aws/lib/elasticache-parameter-group';
+export { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
+export { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
+export { DataAwsSecretsmanagerRandomPassword } from '@cdktf/provider-aws/lib/data-aws-secretsmanager-random-password';
+export { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+export { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+export { GlueCatalogDatabase } from '@cdktf/provider-aws/lib/glue-catalog-database';
+export { GlueCatalogTable } from '@cdktf/provider-aws/lib/glue-catalog-table';
+export { AthenaWorkgroup } from '@cdktf/provider-aws/lib/athena-workgroup';

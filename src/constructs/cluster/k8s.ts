@@ -4,4 +4,4 @@
  */
 export { k8s } from 'cdk8s-plus-33';
 export * as kplus from 'cdk8s-plus-33';
-export { ApiObject, Chart, JsonPatch, Yaml } from 'cdk8s';
+export { ApiObject, Chart, Duration, JsonPatch, Lazy, Yaml } from 'cdk8s';

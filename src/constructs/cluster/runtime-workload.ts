@@ -157,13 +157,22 @@ export function runtimePodSpec(o: RuntimePodOptions): k8s.PodSpec {
  */
 export function runtimeConfigMap(scope: Construct, id: string, o: { name: string; namespace: string; labels: Record<string, string>; config: unknown }):
 { configMap: k8s.KubeConfigMap; checksum: string } {
-  const text = `${JSON.stringify(sortKeys(o.config), null, 2)}\n`;
-  const checksum = crypto.createHash('sha256').update(text).digest('hex');
+  const { text, checksum } = runtimeConfigText(o.config);
   const configMap = new k8s.KubeConfigMap(scope, id, {
     metadata: { name: o.name, namespace: o.namespace, labels: o.labels },
     data: { 'config.json': text },
   });
   return { configMap, checksum };
+}
+
+/**
+ * The `config.json` text of a runtime configuration (sorted keys, undefined values dropped) and
+ * its sha256: what `runtimeConfigMap` writes. For constructs whose configuration is complete only
+ * at synthesis (a feature registry that grows as views are added), to produce the same text lazily.
+ */
+export function runtimeConfigText(config: unknown): { text: string; checksum: string } {
+  const text = `${JSON.stringify(sortKeys(config), null, 2)}\n`;
+  return { text, checksum: crypto.createHash('sha256').update(text).digest('hex') };
 }
 
 function sortKeys(v: unknown): unknown {
