@@ -1,6 +1,6 @@
 import {
   DriftMonitor, DriftMonitorProps, HyperparameterSearch, MlopsValidationError, ModelEndpoint, ModelRegistry, MonitorSchedule, PrometheusRef, PushgatewayRef,
-  TrainingData, TrainingPipeline,
+  RegistryStorage, TrainingData, TrainingPipeline,
 } from '../../src';
 import { longestGapMinutes, parseCron } from '../../src/constructs/monitor/cron';
 import { GATEWAY } from '../support/endpoint';
@@ -68,6 +68,9 @@ describe('DriftMonitor fails with a clear error if', () => {
     ['retraining trains another model', (s) => ({
       retrain: new TrainingPipeline(s.platform, 'churn-train', { model: s.registry.model('churn'), data: TrainingData.fromPlatformBucket('d/c.parquet'), target: 'y' }),
     }), 'retrain', /"churn" must train the monitored model 'fraud', not 'churn'/],
+    ['retraining registers into another registry', (s) => ({
+      retrain: new TrainingPipeline(s.platform, 'fraud-train-2', { model: new ModelRegistry(s.platform, 'other', { storage: RegistryStorage.platformBucket({ prefix: 'other' }) }).model('fraud'), data: TrainingData.fromPlatformBucket('d/f.parquet'), target: 'y' }),
+    }), 'retrain', /"s3:\/\/[^"]+\/other" must register into the registry the monitored version comes from \(s3:\/\/[^)]+\/registry\)/],
     ['the retraining pipeline has no CronJob', (s) => ({
       retrain: new TrainingPipeline(s.platform, 'fraud-hpo', {
         model: s.registry.model('fraud'),
@@ -126,18 +129,27 @@ describe('DriftMonitor fails with a clear error if', () => {
       'alertmanagerServiceAccount', /must be the one another DriftMonitor of this platform gave \(monitoring\/kube-prometheus-stack-alertmanager\)/);
   });
 
-  test('every problem is reported at once, naming the construct path', () => {
+  test('every problem is reported at once, naming the construct path (the README example)', () => {
     const s = setup();
+    const churn = new TrainingPipeline(s.platform, 'churn-train', { model: s.registry.model('churn'), data: TrainingData.fromPlatformBucket('d/c.parquet'), target: 'y' });
     let message = '';
     try {
-      new DriftMonitor(s.platform, 'fraud-drift', { endpoint: s.endpoint, monitorName: 'X', window: 'soon', activeDeadlineSeconds: 1, alerts: { datasetDrift: { severity: 'loud' as Any } } });
+      new DriftMonitor(s.platform, 'fraud-drift', {
+        endpoint: s.endpoint,
+        schedule: MonitorSchedule.cron('*/15 * * *'),
+        alerts: { datasetDrift: { severity: 'page' as Any } },
+        retrain: churn,
+      });
     } catch (e) {
       message = (e as Error).message;
     }
-    expect(message).toMatch(/^cdk-mlops: invalid props at 'dev\/fraud-drift':/);
-    expect(message).toContain("'monitorName' (\"X\")");
-    expect(message).toContain("'activeDeadlineSeconds' (1)");
-    // the configuration is checked once the props are: the window is reported on the next try
+    expect(message).toBe([
+      "cdk-mlops: invalid props at 'dev/fraud-drift':",
+      '  - \'schedule\' ("*/15 * * *") must be a Kubernetes CronJob schedule: has 4 field(s); expected 5 (minute hour day-of-month month day-of-week)',
+      "  - 'retrain' (\"churn\") must train the monitored model 'fraud', not 'churn'",
+      '  - \'alerts.datasetDrift.severity\' ("page") must be one of critical, warning, info',
+    ].join('\n'));
+    // the runtime configuration is checked once the props are: its problems come on the next try
     expect(problemsOf(() => new DriftMonitor(s.platform, 'fraud-drift-2', { endpoint: s.endpoint, window: 'soon' }))[0].prop).toBe('window');
   });
 

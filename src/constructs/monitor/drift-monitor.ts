@@ -277,6 +277,9 @@ export class DriftMonitor extends Construct {
       if (model) {
         v.check(trained === model.model.modelName, 'retrain', trained,
           `must train the monitored model '${model.model.modelName}', not '${trained}'`);
+        const registry = model.model.registry.registryUri;
+        v.check(retrain.model?.registry?.registryUri === registry, 'retrain', retrain.model?.registry?.registryUri,
+          `must register into the registry the monitored version comes from (${registry})`);
       }
       v.check(Array.isArray(retrainOn) && retrainOn.length > 0 && retrainOn.every((c) => RETRAIN_CONDITIONS.includes(c)), 'retrainOn', retrainOn,
         `must be a non-empty list of ${RETRAIN_CONDITIONS.join(', ')}`);
@@ -305,6 +308,7 @@ export class DriftMonitor extends Construct {
       if (!snsTopic) v.fail('alertmanagerServiceAccount', sa, "is only used with 'snsTopic: true'");
       v.check(DNS_1123_LABEL.test(sa.namespace ?? '') && DNS_1123_LABEL.test(sa.name ?? ''), 'alertmanagerServiceAccount', sa, 'must name a namespace and a ServiceAccount (DNS-1123)');
     }
+    const maxAge = this.validateAlerts(v, props.alerts, schedule instanceof MonitorSchedule ? schedule.longestGapMinutes : undefined);
     if (model) {
       const other = platform.node.findAll().find((c) => c instanceof DriftMonitor && c !== this && c.modelName === model!.model.modelName) as DriftMonitor | undefined;
       if (other) {
@@ -360,11 +364,8 @@ export class DriftMonitor extends Construct {
     }
     this.config = parsed.data!;
 
-    // ---- alerts (validated before anything is created) ----
-    const gap = schedule.longestGapMinutes!;
-    const ruleOptions = this.alertRuleOptions(v, props.alerts, gap);
-    v.throwIfAny();
-    this.alertRuleGroups = driftAlertRules(ruleOptions);
+    // ---- alerts (validated with the other props) ----
+    this.alertRuleGroups = driftAlertRules(this.alertRuleOptions(props.alerts, maxAge));
 
     // ---- identity and grants ----
     const chart = platform.chart('monitoring');
@@ -567,7 +568,8 @@ export class DriftMonitor extends Construct {
     check('drift.prediction.threshold', drift?.prediction?.method, drift?.prediction?.threshold);
   }
 
-  private alertRuleOptions(v: PropValidator, alerts: DriftMonitorAlerts | undefined, gapMinutes: number): DriftAlertRuleOptions {
+  /** Checks the alert props; returns the liveness alert's maxAge (given, or from the schedule). */
+  private validateAlerts(v: PropValidator, alerts: DriftMonitorAlerts | undefined, gapMinutes: number | undefined): string {
     const a = alerts ?? {};
     for (const k of Object.keys(a)) {
       if (![...ALERT_KEYS, 'labels', 'runbookUrl'].includes(k)) v.fail(`alerts.${k}`, k, `is not an alert: expected ${ALERT_KEYS.join(', ')}, labels or runbookUrl`);
@@ -589,16 +591,15 @@ export class DriftMonitor extends Construct {
       if (s.for !== undefined) v.check(isDuration(s.for), `alerts.${k}.for`, s.for, 'must be a Prometheus duration such as 30s, 15m, 2h or 1d');
     }
     // maxAge: longer than the longest time between two runs, or the alert fires between healthy runs
-    const gapSeconds = gapMinutes * 60;
-    const defaultMaxAgeMinutes = Math.max(120, Math.ceil(3 * gapMinutes));
+    const defaultMaxAgeMinutes = Math.max(120, Math.ceil(3 * (gapMinutes ?? 0)));
     const notRunning = a.monitorNotRunning;
     let maxAge = `${defaultMaxAgeMinutes % 60 === 0 ? `${defaultMaxAgeMinutes / 60}h` : `${defaultMaxAgeMinutes}m`}`;
     if (notRunning && notRunning.maxAge !== undefined) {
-      if (v.check(isDuration(notRunning.maxAge), 'alerts.monitorNotRunning.maxAge', notRunning.maxAge, 'must be a Prometheus duration such as 2h')) {
-        v.check(durationSeconds(notRunning.maxAge) > gapSeconds, 'alerts.monitorNotRunning.maxAge', notRunning.maxAge,
+      if (v.check(isDuration(notRunning.maxAge), 'alerts.monitorNotRunning.maxAge', notRunning.maxAge, 'must be a Prometheus duration such as 2h') && gapMinutes !== undefined) {
+        v.check(durationSeconds(notRunning.maxAge) > gapMinutes * 60, 'alerts.monitorNotRunning.maxAge', notRunning.maxAge,
           `must be longer than the longest time between two runs of the schedule (${gapMinutes} minutes), or the alert fires between healthy runs`);
-        maxAge = notRunning.maxAge;
       }
+      maxAge = notRunning.maxAge;
     }
     const extra = a.labels ?? {};
     for (const [k, val] of Object.entries(extra)) {
@@ -606,6 +607,14 @@ export class DriftMonitor extends Construct {
       v.check(typeof val === 'string', `alerts.labels.${k}`, val, 'must be a string');
     }
     if (a.runbookUrl !== undefined) v.check(/^https?:\/\/\S+$/.test(a.runbookUrl), 'alerts.runbookUrl', a.runbookUrl, 'must be an http(s) URL');
+    return maxAge;
+  }
+
+  /** The options of the runtime's rule generator: the alert props, with thresholds from the monitor's own limits. */
+  private alertRuleOptions(alerts: DriftMonitorAlerts | undefined, maxAge: string): DriftAlertRuleOptions {
+    const a = alerts ?? {};
+    const extra = a.labels ?? {};
+    const notRunning = a.monitorNotRunning;
     const q = this.config.quality;
     const pick = <T extends object>(s: T | false | undefined): T | false | undefined => (s === false ? false : s);
     return {
