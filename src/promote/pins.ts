@@ -65,6 +65,28 @@ function parseDocument(text: string, source: string): PinsDocument {
   return parsed.data;
 }
 
+/** A pin read by a platform program: which file, model, target and version. */
+export interface PinLookup {
+  /** Absolute path of the pins file. */
+  readonly file: string;
+  readonly model: string;
+  readonly target: string;
+  readonly version: number;
+}
+
+/**
+ * Process-wide hooks of {@link ModelPins.fromFile}, kept on a global symbol so that a program
+ * loading another copy of this module (TypeScript sources vs compiled lib) shares them:
+ * `overrides` replaces the text of a pins file (absolute path) for this process, and `lookups`
+ * records every pin a program read from a file. `cdk-mlops up` uses them to synthesize a
+ * promotion locally without editing the file, and to know which pin an endpoint came from.
+ */
+export function pinsHooks(): { readonly overrides: Map<string, string>; readonly lookups: PinLookup[] } {
+  const key = Symbol.for('cdk-mlops.pins-hooks');
+  const g = globalThis as Record<symbol, unknown>;
+  return (g[key] ??= { overrides: new Map<string, string>(), lookups: [] }) as { overrides: Map<string, string>; lookups: PinLookup[] };
+}
+
 /**
  * The pinned model versions of a platform, read by the platform program:
  *
@@ -76,13 +98,15 @@ function parseDocument(text: string, source: string): PinsDocument {
 export class ModelPins {
   /** Reads and validates a pins file. */
   public static fromFile(file: string): ModelPins {
+    const override = pinsHooks().overrides.get(path.resolve(file));
+    if (override !== undefined) return new ModelPins(parseDocument(override, file), file, path.resolve(file));
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
       throw new InputError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a pins file (create one with 'cdk-mlops init', or pass its path)`);
     }
-    return ModelPins.parse(text, file);
+    return new ModelPins(parseDocument(text, file), file, path.resolve(file));
   }
 
   /** Validates the text of a pins file; `source` names it in errors. */
@@ -95,7 +119,7 @@ export class ModelPins {
   /** Where it was read from (for messages). */
   public readonly source: string;
 
-  private constructor(document: PinsDocument, source: string) {
+  private constructor(document: PinsDocument, source: string, private readonly file?: string) {
     this.document = document;
     this.source = source;
   }
@@ -114,6 +138,7 @@ export class ModelPins {
   public version(model: string, target: string): number {
     const pins = this.modelPins(model);
     const v = pins[target];
+    if (v !== undefined && this.file !== undefined) pinsHooks().lookups.push({ file: this.file, model, target, version: v });
     if (v === undefined) {
       throw new InputError(`${this.source}: models.${model}`, `has no pin for '${target}'; expected one of: ${Object.keys(pins).join(', ') || '(none)'}`);
     }
