@@ -658,16 +658,15 @@ export class DriftMonitor extends Construct {
     const topicArn = `arn:aws:sns:${platform.region}:${platform.account}:${topicName}`;
     const v = new PropValidator(this);
     const alertmanager = alertmanagerRole(platform, sa ?? { namespace: prometheus.namespace, name: 'kube-prometheus-stack-alertmanager' }, v);
-    v.throwIfAny();
-    if (!alertmanager) throw new Error('unreachable: alertmanager role');
+    v.throwIfAny(); // a role is returned unless a problem was recorded
     const topic = new SnsTopic(cloud, 'alert-topic', { name: topicName, kmsMasterKeyId: platform.key.arn });
-    alertmanager.addToPolicy({ Sid: `Publish${pascal(this.monitorName)}`, Effect: 'Allow', Action: 'sns:Publish', Resource: topicArn });
+    alertmanager!.addToPolicy({ Sid: `Publish${pascal(this.monitorName)}`, Effect: 'Allow', Action: 'sns:Publish', Resource: topicArn });
     new SnsTopicPolicy(cloud, 'alert-topic-policy', {
       arn: topic.arn,
       policy: JSON.stringify({
         Version: '2012-10-17',
         Statement: [
-          { Sid: 'AlertmanagerPublishes', Effect: 'Allow', Principal: { AWS: alertmanager.role.arn }, Action: 'sns:Publish', Resource: topicArn },
+          { Sid: 'AlertmanagerPublishes', Effect: 'Allow', Principal: { AWS: alertmanager!.role.arn }, Action: 'sns:Publish', Resource: topicArn },
           { Sid: 'DenyWithoutTls', Effect: 'Deny', Principal: '*', Action: 'sns:Publish', Resource: topicArn, Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
         ],
       }),
