@@ -100,7 +100,8 @@ project.tryFindObjectFile('test/tsconfig.json')?.addOverride('compilerOptions.is
 new JsonFile(project, 'tsconfig.check.json', {
   obj: {
     extends: './tsconfig.json',
-    compilerOptions: { noEmit: true, rootDir: '.' },
+    // Examples import 'cdk-mlops' as a user's program does; \`cdk-mlops synth\` resolves it to this package.
+    compilerOptions: { noEmit: true, rootDir: '.', baseUrl: '.', paths: { 'cdk-mlops': ['./src/index.ts'], 'cdk-mlops/*': ['./*'] } },
     include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
     exclude: ['node_modules'],
   },

@@ -4,7 +4,7 @@
  *
  *   npx cdk-mlops synth --app examples/basic-platform.ts
  */
-import { Cluster, MlApp, MlPlatform, Network, RuntimeImage, StateBackend } from '../src';
+import { Cluster, MlApp, MlPlatform, Network, RuntimeImage, StateBackend } from 'cdk-mlops';
 
 const app = new MlApp();
 const common = { platformName: 'acme-ml', region: 'eu-west-1', account: '123456789012', tags: { 'cost-center': 'ml-platform' } };

@@ -5,6 +5,8 @@
 //   baseline  the same groups created with plain cdktf + cdk8s (no platform layer), synthesized
 // Prints one JSON line: { variant, groups, loadMs, synthMs, totalMs, maxRssMiB, tfResources, k8sObjects }.
 const t0 = process.hrtime.bigint();
+let cpuAtT1;
+const cpuMs = (u) => (u.user + u.system) / 1000;
 const path = require('node:path');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -52,6 +54,7 @@ let result;
 if (variant === 'example') {
   const { synthApp } = require(path.join(lib, 'cli', 'commands', 'synth.js'));
   const t1 = process.hrtime.bigint();
+  cpuAtT1 = process.cpuUsage();
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
   const r = synthApp(path.join(__dirname, '..', '..', 'examples', 'basic-platform.ts'), out);
   const t2 = process.hrtime.bigint();
@@ -62,6 +65,7 @@ if (variant === 'example') {
   const { PlatformPart } = require(path.join(lib, 'constructs', 'platform.js'));
   const { k8s } = require('cdk8s-plus-33');
   const t1 = process.hrtime.bigint();
+  cpuAtT1 = process.cpuUsage();
   const app = new m.MlApp({ outdir: '/nonexistent' });
   const p = new m.MlPlatform(app, 'dev', { platformName: 'acme-ml', environment: 'dev', region: 'eu-west-1', account: '123456789012' });
   const chart = p.chart('serving');
@@ -91,6 +95,7 @@ if (variant === 'example') {
     AwsProvider: require('@cdktf/provider-aws/lib/provider').AwsProvider,
   };
   const t1 = process.hrtime.bigint();
+  cpuAtT1 = process.cpuUsage();
   const tfApp = new cdktf.App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-base-')) });
   const stack = new cdktf.TerraformStack(tfApp, 'cloud');
   new cdktf.LocalBackend(stack, { path: 'terraform.tfstate' });
@@ -127,4 +132,7 @@ if (variant === 'example') {
   throw new Error(`unknown variant '${variant}': expected example, platform or baseline`);
 }
 const totalMs = ms(t0, process.hrtime.bigint());
+const cpuTotal = process.cpuUsage();
+result.synthCpuMs = cpuMs(cpuTotal) - cpuMs(cpuAtT1);
+result.totalCpuMs = cpuMs(cpuTotal);
 process.stdout.write(`${JSON.stringify({ variant, groups, ...result, totalMs, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`);

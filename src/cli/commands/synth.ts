@@ -29,6 +29,9 @@ export function resolveApp(cwd: string, app: string | undefined): string {
 
 function registerTypeScript(appFile: string): void {
   if (!appFile.endsWith('.ts')) return;
+  // Registered already (by bin/cdk-mlops on a checkout without lib/, or by an earlier synthesis
+  // in this process, as `cdk-mlops up` does): a second registration would compile twice.
+  if ((process as unknown as Record<symbol, unknown>)[Symbol.for('ts-node.register.instance')]) return;
   const paths = [path.dirname(appFile), process.cwd(), __dirname];
   let tsNode: string;
   try {
@@ -41,6 +44,30 @@ function registerTypeScript(appFile: string): void {
 }
 
 /**
+ * Lets a program `import ... from 'cdk-mlops'` when it is not installed next to it (the
+ * examples of this repository, a program run with a globally installed CLI): the name then
+ * resolves to the package this CLI belongs to, so the program and the CLI share one copy.
+ */
+function resolveSelf(): void {
+  const Module = require('node:module') as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+  const original = Module._resolveFilename;
+  if ((original as unknown as { cdkMlopsSelf?: boolean }).cdkMlopsSelf) return;
+  const packageRoot = path.resolve(__dirname, '..', '..', '..');
+  const compiled = fs.existsSync(path.join(packageRoot, 'lib', 'index.js'));
+  const patched = function (this: unknown, request: string, ...rest: unknown[]): string {
+    try {
+      return original.call(this, request, ...rest);
+    } catch (e) {
+      if (request !== 'cdk-mlops' && !request.startsWith('cdk-mlops/')) throw e;
+      const sub = request === 'cdk-mlops' ? (compiled ? 'lib/index.js' : 'src/index.ts') : request.slice('cdk-mlops/'.length);
+      return original.call(this, path.join(packageRoot, sub), ...rest);
+    }
+  };
+  (patched as unknown as { cdkMlopsSelf: boolean }).cdkMlopsSelf = true;
+  Module._resolveFilename = patched;
+}
+
+/**
  * Runs a platform program in this process and returns what it synthesized (also writing it
  * under `outdir`).
  */
@@ -48,6 +75,7 @@ export function synthApp(appFile: string, outdir: string): PlatformSynthesis[] {
   if (!fs.existsSync(appFile)) throw new Error(`the platform program '${appFile}' does not exist (pass --app <file>)`);
   process.env.CDK_MLOPS_OUTDIR = outdir;
   registerTypeScript(appFile);
+  resolveSelf();
   const appsKey = Symbol.for('cdk-mlops.apps');
   const registry = ((globalThis as Record<symbol, unknown>)[appsKey] ??= []) as MlApp[];
   const before = registry.length;
