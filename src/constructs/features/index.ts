@@ -1,5 +1,5 @@
 export { FeatureStore, OfflineStore, FEATURE_SERVER_PORT, CONFIG_CHECKSUM_ANNOTATION, GLUE_COLUMN_TYPES } from './store';
-export type { FeatureStoreProps, PlatformBucketOfflineOptions, OwnBucketOfflineOptions } from './store';
+export type { FeatureStoreProps, PlatformBucketOfflineOptions, OwnBucketOfflineOptions, SynthesizedFeatureRegistry } from './store';
 export { Entity, FeatureService, FeatureSource, FeatureView } from './definitions';
 export type {
   EntityOptions, EntityProps, FeatureField, FeatureReference, FeatureServiceOptions, FeatureServiceProps, FeatureViewOptions, FeatureViewProps,

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import {
   FeatureRegistry, FeatureRegistryInput, FeatureRegistryProblem, featureRegistrySchema, featureServerSchema, findFeatureRegistryProblems,
-  FeatureValueType,
+  FeatureValueType, OnlineStoreConfig, RedisOnlineStoreConfig,
 } from '../../runtime/config/features';
 import { AthenaWorkgroup, GlueCatalogDatabase, GlueCatalogTable } from '../cloud/cdktf';
 import { SecureBucket } from '../cloud/secure-bucket';
@@ -137,6 +137,14 @@ export interface FeatureStoreProps {
   /** The Prometheus that scrapes the feature server. @default PrometheusRef.kubePrometheusStack() */
   readonly prometheus?: PrometheusRef;
 }
+
+/**
+ * The registry document a FeatureStore synthesizes: the runtime's `FeatureRegistry`, except that
+ * a Redis online store has no `url` (it comes from the environment).
+ */
+export type SynthesizedFeatureRegistry = Omit<FeatureRegistry, 'onlineStore'> & {
+  readonly onlineStore: Omit<RedisOnlineStoreConfig, 'url'> | Exclude<OnlineStoreConfig, RedisOnlineStoreConfig>;
+};
 
 /** A Glue table created for a view. */
 interface ViewTable {
@@ -594,18 +602,23 @@ export class FeatureStore extends Construct {
     });
   }
 
-  /** The registry document, validated with the runtime's schema (what the ConfigMap holds). */
-  public registryDocument(): FeatureRegistry {
+  /**
+   * The registry document, validated with the runtime's schema and with its defaults applied:
+   * what the ConfigMap holds. A Redis online store has no `url`: the pods get it from the
+   * environment (the handoff Secret), since the endpoint exists only after `terraform apply`.
+   */
+  public registryDocument(): SynthesizedFeatureRegistry {
     const r = featureRegistrySchema.safeParse(this.registryInput());
     if (!r.success) {
       throw new MlopsValidationError(this.node.path, r.error.issues.map((i) => ({ prop: `registry.${i.path.join('.')}`, received: 'construct', expected: i.message })));
     }
-    const doc = r.data;
-    if (doc.onlineStore.type === 'redis') {
+    const { onlineStore, ...rest } = r.data;
+    if (onlineStore.type === 'redis') {
       // The URL exists only after apply: it comes from the environment (handoff), never a guess.
-      delete (doc.onlineStore as { url?: string }).url;
+      const { url: _url, ...redis } = onlineStore;
+      return { ...rest, onlineStore: redis };
     }
-    return doc;
+    return { ...rest, onlineStore };
   }
 
   // ---- internals used by the definitions -------------------------------------------------------
