@@ -7,15 +7,22 @@
  *   (c) serve     `cdk-mlops serve`, dynamic batching on (up to 64 rows, no added delay)
  *
  * at concurrency 1 and 64 (keep-alive connections, one request in flight per connection),
- * with one-row requests (30 features) to the breast-cancer MLP fixture: a small tabular model
- * where the fixed cost of each run dominates. Reports requests/s, p50/p99 latency, and the
- * server's resident memory (after the run, and its peak). Rounds are interleaved
- * (a, b, c, a, b, c, ...) and the median round reported, so that noise from other processes
- * on the machine hits every variant alike.
+ * with one-row requests of 30 features (rows of breast_cancer.csv), for two models:
  *
- *   npm run bench:serve                 BENCH_DURATION=5 (seconds) BENCH_ROUNDS=5 by default
+ *   tabular   the breast-cancer MLP fixture (30 -> 16 -> 2): a small tabular model where the
+ *             fixed cost of a run dominates (a run of 64 rows costs what a run of 1 does)
+ *   wide      a 30 -> 1024 -> 1024 -> 2 MLP generated here with seeded random weights: a run of
+ *             one row costs ~7x per row what a row costs inside a batch of 64 (weights read
+ *             once per run)
+ *
+ * Reports requests/s, server CPU per request (user + kernel, from /proc: the figure that holds
+ * on a machine shared with other work), p50/p99 latency, and the server's resident memory
+ * (after the run, and its peak). Rounds are interleaved (a, b, c, a, b, c, ...) and the median
+ * round reported, so that noise from other processes hits every variant alike.
+ *
+ *   npm run bench:serve                 BENCH_DURATION=5 (seconds) BENCH_ROUNDS=3 by default
  *   BENCH_QUICK=1 npm run bench:serve   2-second runs, one round
- *   BENCH_MODEL=path/to/model.onnx      another FP32 [N, F] model
+ *   BENCH_MODELS=tabular                only some models (comma-separated: tabular, wide)
  *
  * Goals (issue 4): (b) >= 0.9 x (a) at concurrency 1; (c) >= 3 x (b) at concurrency 64.
  */
@@ -23,6 +30,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { OnnxGraphBuilder, TensorDataType } from '../../src/runtime/train/onnx';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -38,10 +46,40 @@ const autocannon = require('autocannon') as Autocannon;
 const ROOT = path.join(__dirname, '..', '..');
 const QUICK = process.env.BENCH_QUICK === '1';
 const DURATION = Number(process.env.BENCH_DURATION ?? (QUICK ? 2 : 5));
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 const WARMUP = QUICK ? 1 : 2;
-const MODEL = process.env.BENCH_MODEL ?? path.join(ROOT, 'test', 'fixtures', 'onnx', 'tabular-mlp.onnx');
+const MODELS = (process.env.BENCH_MODELS ?? 'tabular,wide').split(',').map((m) => m.trim()).filter(Boolean);
 const CONCURRENCY = [1, 64];
+
+/** The 30 -> width -> width -> 2 MLP, FP32 [N, 30] -> [N, 2], seeded random weights. */
+function wideMlp(width: number): Uint8Array {
+  const b = new OnnxGraphBuilder('wide_mlp');
+  let seed = 1;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648 - 0.5;
+  };
+  const matrix = (rows: number, cols: number) => ({ type: TensorDataType.FLOAT, values: Array.from({ length: rows * cols }, () => random() / Math.sqrt(rows)) });
+  const x = b.input('input', TensorDataType.FLOAT, ['N', 30]);
+  const w1 = b.initializer('w1', [30, width], matrix(30, width));
+  const w2 = b.initializer('w2', [width, width], matrix(width, width));
+  const w3 = b.initializer('w3', [width, 2], matrix(width, 2));
+  const [h1] = b.node('Relu', [b.node('MatMul', [x, w1])[0]]);
+  const [h2] = b.node('Relu', [b.node('MatMul', [h1, w2])[0]]);
+  b.node('Softmax', [b.node('MatMul', [h2, w3])[0]], { outputs: ['probabilities'], attributes: { axis: { int: 1 } } });
+  b.output('probabilities', TensorDataType.FLOAT, ['N', 2]);
+  return b.toBytes({ producerVersion: 'bench' });
+}
+
+function modelFile(name: string, dir: string): string {
+  if (name === 'tabular') return path.join(ROOT, 'test', 'fixtures', 'onnx', 'tabular-mlp.onnx');
+  if (name === 'wide') {
+    const file = path.join(dir, 'wide-mlp.onnx');
+    fs.writeFileSync(file, wideMlp(1024));
+    return file;
+  }
+  throw new Error(`BENCH_MODELS: unknown model ${JSON.stringify(name)}; expected tabular or wide`);
+}
 
 interface Variant {
   readonly key: 'a' | 'b' | 'c';
@@ -50,11 +88,13 @@ interface Variant {
   readonly path: string;
 }
 
-const VARIANTS: Variant[] = [
-  { key: 'a', label: '(a) bare node:http + session.run', args: ['bare', MODEL], path: '/' },
-  { key: 'b', label: '(b) serve, batching off', args: ['serve', MODEL, 'off'], path: '/v2/models/bench/infer' },
-  { key: 'c', label: '(c) serve, batching on', args: ['serve', MODEL, 'on'], path: '/v2/models/bench/infer' },
-];
+function variants(model: string): Variant[] {
+  return [
+    { key: 'a', label: '(a) bare node:http + session.run', args: ['bare', model], path: '/' },
+    { key: 'b', label: '(b) serve, batching off', args: ['serve', model, 'off'], path: '/v2/models/bench/infer' },
+    { key: 'c', label: '(c) serve, batching on', args: ['serve', model, 'on'], path: '/v2/models/bench/infer' },
+  ];
+}
 
 interface Running {
   readonly proc: ChildProcess;
@@ -142,10 +182,17 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function main(): Promise<void> {
+interface ModelSummary {
+  readonly rows: Record<string, Record<string, number>>;
+  readonly ratios: Record<string, number>;
+  readonly table: string[];
+}
+
+async function benchModel(name: string, file: string): Promise<ModelSummary> {
+  const VARIANTS = variants(file);
   const results = new Map<string, Measure[]>();
   const servers = new Map<string, Running>();
-  process.stdout.write(`serve benchmark: model ${path.relative(ROOT, MODEL)}, ${DURATION} s per run, ${ROUNDS} round(s), ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}\n`);
+  process.stdout.write(`\nmodel ${name} (${path.basename(file)}):\n`);
   try {
     for (const v of VARIANTS) servers.set(v.key, await start(v));
     for (const c of CONCURRENCY) {
@@ -163,8 +210,8 @@ async function main(): Promise<void> {
     for (const s of servers.values()) await stop(s);
   }
 
-  const summary: Record<string, Record<string, number>> = {};
-  const lines = ['', '| server | concurrency | req/s | server CPU us/req (user) | p50 ms | p99 ms | RSS MiB (peak) | failed |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  const rows: Record<string, Record<string, number>> = {};
+  const table = [`| model | server | concurrency | req/s | server CPU us/req (user) | p50 ms | p99 ms | RSS MiB (peak) | failed |`, '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
   for (const c of CONCURRENCY) {
     for (const v of VARIANTS) {
       const ms = results.get(`${v.key}@${c}`)!;
@@ -172,26 +219,49 @@ async function main(): Promise<void> {
         rps: median(ms.map((m) => m.rps)), cpuUs: median(ms.map((m) => m.cpuUs)), userUs: median(ms.map((m) => m.userUs)), p50: median(ms.map((m) => m.p50)), p99: median(ms.map((m) => m.p99)),
         rssMiB: median(ms.map((m) => m.rssMiB)), peakMiB: Math.max(...ms.map((m) => m.peakMiB)), failed: ms.reduce((a, m) => a + m.failed, 0),
       };
-      summary[`${v.key}@${c}`] = row;
-      lines.push(`| ${v.label} | ${c} | ${row.rps.toFixed(0)} | ${row.cpuUs.toFixed(1)} (${row.userUs.toFixed(1)}) | ${row.p50} | ${row.p99} | ${row.rssMiB.toFixed(0)} (${row.peakMiB.toFixed(0)}) | ${row.failed} |`);
+      rows[`${v.key}@${c}`] = row;
+      table.push(`| ${name} | ${v.label} | ${c} | ${row.rps.toFixed(0)} | ${row.cpuUs.toFixed(1)} (${row.userUs.toFixed(1)}) | ${row.p50} | ${row.p99} | ${row.rssMiB.toFixed(0)} (${row.peakMiB.toFixed(0)}) | ${row.failed} |`);
     }
   }
-  const bVsA = summary['b@1'].rps / summary['a@1'].rps;
-  const cVsB = summary['c@64'].rps / summary['b@64'].rps;
-  // The same ratios from server CPU per request (capacity of one core): what the server costs,
-  // whatever else the machine was doing.
-  const bVsACpu = summary['a@1'].cpuUs / summary['b@1'].cpuUs;
-  const cVsBCpu = summary['b@64'].cpuUs / summary['c@64'].cpuUs;
+  // Ratios from requests/s, and the same from server CPU per request (the capacity of one
+  // core: what the server costs, whatever else the machine was doing).
+  const ratios = {
+    bVsAat1: rows['b@1'].rps / rows['a@1'].rps,
+    bVsAat1Cpu: rows['a@1'].cpuUs / rows['b@1'].cpuUs,
+    cVsBat64: rows['c@64'].rps / rows['b@64'].rps,
+    cVsBat64Cpu: rows['b@64'].cpuUs / rows['c@64'].cpuUs,
+    cVsAat64: rows['c@64'].rps / rows['a@64'].rps,
+    cVsAat64Cpu: rows['a@64'].cpuUs / rows['c@64'].cpuUs,
+  };
+  return { rows, ratios, table };
+}
+
+async function main(): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-serve-models-'));
+  process.stdout.write(`serve benchmark: models ${MODELS.join(', ')}, ${DURATION} s per run, ${ROUNDS} round(s), ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  const summaries: Record<string, ModelSummary> = {};
+  try {
+    for (const name of MODELS) summaries[name] = await benchModel(name, modelFile(name, tmp));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
   const verdict = (x: number, goal: number) => (x >= goal ? 'met' : 'NOT met');
-  lines.push('', '| ratio | goal | from req/s | from server CPU per request |', '| --- | ---: | ---: | ---: |');
-  lines.push(`| (b) / (a) at concurrency 1 | >= 0.9x | ${bVsA.toFixed(2)}x (${verdict(bVsA, 0.9)}) | ${bVsACpu.toFixed(2)}x (${verdict(bVsACpu, 0.9)}) |`);
-  lines.push(`| (c) / (b) at concurrency 64 | >= 3x | ${cVsB.toFixed(2)}x (${verdict(cVsB, 3)}) | ${cVsBCpu.toFixed(2)}x (${verdict(cVsBCpu, 3)}) |`);
-  lines.push(`| (c) / (a) at concurrency 64 | - | ${(summary['c@64'].rps / summary['a@64'].rps).toFixed(2)}x | ${(summary['a@64'].cpuUs / summary['c@64'].cpuUs).toFixed(2)}x |`);
+  const lines = [''];
+  for (const name of MODELS) lines.push(...summaries[name].table.slice(name === MODELS[0] ? 0 : 2));
+  lines.push('', '| model | ratio | goal | from req/s | from server CPU per request |', '| --- | --- | ---: | ---: | ---: |');
+  for (const name of MODELS) {
+    const r = summaries[name].ratios;
+    lines.push(`| ${name} | (b) / (a) at concurrency 1 | >= 0.9x | ${r.bVsAat1.toFixed(2)}x (${verdict(r.bVsAat1, 0.9)}) | ${r.bVsAat1Cpu.toFixed(2)}x (${verdict(r.bVsAat1Cpu, 0.9)}) |`);
+    lines.push(`| ${name} | (c) / (b) at concurrency 64 | >= 3x | ${r.cVsBat64.toFixed(2)}x (${verdict(r.cVsBat64, 3)}) | ${r.cVsBat64Cpu.toFixed(2)}x (${verdict(r.cVsBat64Cpu, 3)}) |`);
+    lines.push(`| ${name} | (c) / (a) at concurrency 64 | - | ${r.cVsAat64.toFixed(2)}x | ${r.cVsAat64Cpu.toFixed(2)}x |`);
+  }
+  lines.push('', `load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   process.stdout.write(lines.join('\n') + '\n');
   const dir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `serve-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ model: path.relative(ROOT, MODEL), duration: DURATION, rounds: ROUNDS, cpus: os.cpus().length, node: process.version, summary, ratios: { bVsAat1: bVsA, cVsBat64: cVsB, bVsAat1Cpu: bVsACpu, cVsBat64Cpu: cVsBCpu } }, null, 2));
+  const out = Object.fromEntries(MODELS.map((m) => [m, { rows: summaries[m].rows, ratios: summaries[m].ratios }]));
+  fs.writeFileSync(file, JSON.stringify({ duration: DURATION, rounds: ROUNDS, cpus: os.cpus().length, node: process.version, models: out }, null, 2));
   process.stdout.write(`results: ${path.relative(ROOT, file)}\n`);
 }
 

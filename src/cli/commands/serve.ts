@@ -18,6 +18,7 @@ options:
   --config <file>        configuration (YAML or JSON; see src/runtime/config/serve.ts);
                          environment overrides: ${SERVE_ENV_PREFIX}_<FIELD>, e.g. ${SERVE_ENV_PREFIX}_PORT=9000
   --registry <uri>       registry: a directory, file:// URI or s3://bucket/prefix
+                         (default: the config's, else $CDK_MLOPS_REGISTRY, else ./.cdk-mlops/registry)
   --model <name[=ref]>   a model to serve, ref a version number or alias (default: latest);
                          repeatable; replaces the models of the config file
   --host <address>       address to bind (default 127.0.0.1; 0.0.0.0 in a container)
@@ -48,6 +49,8 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   const overlay = (raw: Record<string, unknown>): Record<string, unknown> => {
     const out = { ...raw };
     if (values.registry !== undefined) out.registry = values.registry;
+    // As `cdk-mlops registry`: the environment's registry, else the local loop's.
+    out.registry ??= env.CDK_MLOPS_REGISTRY ?? '.cdk-mlops/registry';
     if (values.host !== undefined) out.host = values.host;
     if (values.port !== undefined) {
       if (!/^[0-9]+$/.test(values.port)) throw new InputError('--port', `${JSON.stringify(values.port)} is not a port number`);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Fastify, { FastifyBaseLogger, LogController, FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ServeConfig } from '../config/serve';
 import { InputError, NotFoundError } from '../errors';
@@ -52,6 +52,17 @@ interface ServeContext {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * Request ids for requests that bring none: a random prefix per process and a counter, unique
+ * across replicas and restarts for all practical purposes, and much cheaper than a UUID per
+ * request.
+ */
+function requestIds(): () => string {
+  const prefix = randomBytes(6).toString('hex');
+  let n = 0;
+  return () => `${prefix}-${(++n).toString(36)}`;
+}
+
 function packageVersion(): string {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -84,6 +95,7 @@ export function buildApp(options: ServeAppOptions): FastifyInstance {
     })
     : undefined;
 
+  const nextId = requestIds();
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request lines cost throughput on the hot path; errors and 5xx are logged by the error handler.
@@ -104,7 +116,7 @@ export function buildApp(options: ServeAppOptions): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: true },
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : nextId();
     },
   });
   // Only JSON bodies (text/plain, registered by default, would otherwise reach the handlers).
@@ -160,16 +172,35 @@ export function buildApp(options: ServeAppOptions): FastifyInstance {
   };
 
   // --- metrics of inference requests -------------------------------------------------------
+  // Series handles per served version, looked up once (the request path then only adds).
+  interface VersionSeries {
+    readonly duration: { observe(v: number): void };
+    readonly codes: Map<number, { inc(by?: number): void }>;
+  }
+  const perVersion = new WeakMap<ServedModel, VersionSeries>();
   const recordInfer = (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply): void => {
     const c = ctx(req);
-    const name = req.params?.name;
-    const labels = c.model?.labels
-      ?? (name !== undefined && manager.has(name)
-        ? { model: name, version: '', variant: manager.variantOf(name) ?? '' }
-        : { model: '', version: '', variant: '' });
     const code = reply.statusCode;
+    const seconds = reply.elapsedTime / 1000;
+    const model = c.model;
+    if (model) {
+      let s = perVersion.get(model);
+      if (!s) perVersion.set(model, s = { duration: metrics.requestDuration.series(model.labels), codes: new Map() });
+      let counter = s.codes.get(code);
+      if (!counter) s.codes.set(code, counter = metrics.requests.series({ ...model.labels, code: String(code) }));
+      counter.inc();
+      s.duration.observe(seconds);
+      if (code >= 400) metrics.errors.inc({ ...model.labels, reason: c.reason ?? (code >= 500 ? 'internal' : 'bad_request') });
+      return;
+    }
+    // Refused before a version was resolved: the model label only when it is one we serve, so
+    // that client-chosen names cannot grow the series without bound.
+    const name = req.params?.name;
+    const labels = name !== undefined && manager.has(name)
+      ? { model: name, version: '', variant: manager.variantOf(name) ?? '' }
+      : { model: '', version: '', variant: '' };
     metrics.requests.inc({ ...labels, code: String(code) });
-    metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
+    metrics.requestDuration.observe(labels, seconds);
     if (code >= 400) metrics.errors.inc({ ...labels, reason: c.reason ?? (code >= 500 ? 'internal' : 'bad_request') });
   };
 

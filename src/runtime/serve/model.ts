@@ -71,6 +71,8 @@ export class ServedModel {
   private drained: (() => void) | undefined;
   private released = false;
   private loadedIn = 0;
+  /** Metric series of this version, looked up once. */
+  private readonly hot: { readonly inference: { observe(v: number): void }; readonly rows: { observe(v: number): void } };
 
   constructor(
     public readonly name: string,
@@ -79,10 +81,11 @@ export class ServedModel {
     public readonly manifest: ModelManifest,
     public readonly signature: GraphSignature,
     private readonly session: ort.InferenceSession,
-    private readonly options: ServedModelOptions,
+    options: ServedModelOptions,
   ) {
     this.labels = { model: name, version: String(version), variant };
     const { batching, logger, metrics } = options;
+    this.hot = { inference: metrics.inferenceDuration.series(this.labels), rows: metrics.batchSize.series(this.labels) };
     if (batching.enabled && signature.batchable) {
       this.batcher = new DynamicBatcher(batching, (inputs, rows) => this.runOnce(inputs, rows), {
         onQueueDepth: (depth) => metrics.queueDepth.set(this.labels, depth),
@@ -136,8 +139,8 @@ export class ServedModel {
     const start = process.hrtime.bigint();
     const result = outputs ? await this.session.run(feeds, outputs as string[]) : await this.session.run(feeds);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    this.options.metrics.inferenceDuration.observe(this.labels, seconds);
-    this.options.metrics.batchSize.observe(this.labels, rows);
+    this.hot.inference.observe(seconds);
+    this.hot.rows.observe(rows);
     const out: Record<string, RunTensor> = {};
     for (const [name, value] of Object.entries(result)) {
       const t = value as ort.Tensor;

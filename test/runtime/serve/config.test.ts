@@ -65,6 +65,9 @@ describe('serve configuration', () => {
     expect(flagged.models.map((m) => [m.name, m.ref])).toEqual([['x', 3], ['y', 'prod'], ['z', 'latest']]);
     expect(() => resolveServeConfig(['--registry', '/r', '--model', 'x', '--port', 'eighty'], {})).toThrow('--port: "eighty" is not a port number');
     expect(() => resolveServeConfig(['--registry', '/r'], {})).toThrow("'models' (missing)");
+    // Without a registry anywhere: $CDK_MLOPS_REGISTRY, else the local loop's, as `cdk-mlops registry` does.
+    expect(resolveServeConfig(['--model', 'x'], { CDK_MLOPS_REGISTRY: 's3://b/r' }).config.registry).toBe('s3://b/r');
+    expect(resolveServeConfig(['--model', 'x'], {}).config.registry).toBe('.cdk-mlops/registry');
   });
 
   test('cdk-mlops serve --help, --check and a bad flag', async () => {

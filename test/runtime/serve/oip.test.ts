@@ -276,7 +276,9 @@ describe('serve: Open Inference Protocol v2 REST', () => {
 
   test('every response carries x-request-id; a valid incoming one is kept', async () => {
     const a = await t.app.inject({ method: 'GET', url: '/v2/health/live' });
-    expect(a.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a.headers['x-request-id']).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
+    const a2 = await t.app.inject({ method: 'GET', url: '/v2/health/live' });
+    expect(a2.headers['x-request-id']).not.toBe(a.headers['x-request-id']);
     const b = await t.app.inject({ method: 'GET', url: '/v2/health/live', headers: { 'x-request-id': 'abc-123' } });
     expect(b.headers['x-request-id']).toBe('abc-123');
     const c = await t.app.inject({ method: 'GET', url: '/v2/health/live', headers: { 'x-request-id': 'bad id with spaces' } });
