@@ -15,7 +15,8 @@ Loads the data, splits it (seeded, stratified for classification), trains a buil
 runs an external command, evaluates on the held-out test split, gates against the current
 champion, and registers the version (model, card, reference statistics, lineage).
 
-Configuration: defaults < --config file (JSON/YAML) < ${TRAIN_ENV_PREFIX}_* environment < flags.
+Configuration: defaults < --config file (JSON/YAML; default: the file $CDK_MLOPS_CONFIG names, as in a
+pod) < ${TRAIN_ENV_PREFIX}_* environment < flags.
 
 data:
   --data <uri>                 CSV or Parquet file: path, file:// or s3://bucket/key
@@ -146,7 +147,9 @@ export function resolveConfig(argv: string[], env: NodeJS.ProcessEnv = process.e
   if (!['auto', 'tty', 'json'].includes(progress)) throw new UsageError(`--progress expects auto, tty or json, got ${JSON.stringify(v.progress)}`);
   if (v.help) return { config: undefined as unknown as TrainConfig, hpoCollect: false, progress, help: true };
 
-  const raw = loadConfigFile(z.record(z.string(), z.unknown()), v.config, TRAIN_ENV_PREFIX, env) as Record<string, unknown>;
+  // In a pod the configuration is mounted as a file named by CDK_MLOPS_CONFIG (runtime-workload.ts).
+  const configFile = v.config ?? (env.CDK_MLOPS_CONFIG || undefined);
+  const raw = loadConfigFile(z.record(z.string(), z.unknown()), configFile, TRAIN_ENV_PREFIX, env) as Record<string, unknown>;
   put(raw, ['data', 'uri'], v.data);
   put(raw, ['data', 'format'], v.format);
   put(raw, ['data', 'target'], v.target);
@@ -186,7 +189,7 @@ export function resolveConfig(argv: string[], env: NodeJS.ProcessEnv = process.e
     }
     put(raw, ['hpo', 'space'], space);
   }
-  const source = [v.config ? `config file ${v.config}` : undefined, 'environment', 'flags'].filter(Boolean).join(' + ');
+  const source = [configFile ? `config file ${configFile}` : undefined, 'environment', 'flags'].filter(Boolean).join(' + ');
   const config = parseConfig(TrainConfigSchema, raw, `train configuration (${source})`);
 
   const hpoCollect = v['hpo-collect'] === true;

@@ -66,6 +66,16 @@ describe('cdk-mlops train: configuration', () => {
     });
   });
 
+  test('without --config, the file named by CDK_MLOPS_CONFIG is read (the file a pod mounts); --config wins', () => {
+    const file = path.join(dir, 'pod-config.json');
+    fs.writeFileSync(file, JSON.stringify({ model: 'from-pod', data: { uri: 'pod.csv' } }));
+    expect(resolveConfig([], { CDK_MLOPS_CONFIG: file }).config).toMatchObject({ model: 'from-pod', data: { uri: 'pod.csv' } });
+    const other = path.join(dir, 'other.json');
+    fs.writeFileSync(other, JSON.stringify({ model: 'from-flag', data: { uri: 'flag.csv' } }));
+    expect(resolveConfig(['--config', other], { CDK_MLOPS_CONFIG: file }).config.model).toBe('from-flag');
+    expect(() => resolveConfig([], { CDK_MLOPS_CONFIG: path.join(dir, 'missing.json') })).toThrow(/missing\.json.*cannot be read/);
+  });
+
   test('an indexed search takes its trial from JOB_COMPLETION_INDEX; bad values name the field', () => {
     const args = ['--model', 'm', '--data', 'd.csv', '--hpo-space', '{"C":{"values":[1,2]}}', '--hpo-execution', 'indexed', '--hpo-results', '/tmp/r'];
     expect(resolveConfig(args, { JOB_COMPLETION_INDEX: '1' }).hpoIndex).toBe(1);
