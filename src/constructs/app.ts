@@ -6,6 +6,7 @@ import { invokeAspects } from './cloud/cdktf';
 import { MlopsValidationError, PropProblem } from './errors';
 import { MlPlatform } from './platform';
 import { applySuppressions, checkKubernetes, checkTerraform, PolicyFinding, POLICY_RULES } from './policy/rules';
+import { compareStrings } from '../util/compare';
 
 /** Schema version of platform.json. */
 export const INVENTORY_SCHEMA_VERSION = 1;
@@ -73,7 +74,7 @@ export class MlApp extends Cdk8sApp {
 
   /** The platforms of this app, sorted by environment. */
   public get platforms(): MlPlatform[] {
-    return this.node.findAll().filter(MlPlatform.isMlPlatform).sort((a, b) => a.environment.localeCompare(b.environment));
+    return this.node.findAll().filter(MlPlatform.isMlPlatform).sort((a, b) => compareStrings(a.environment, b.environment));
   }
 
   /** Synthesizes every platform in memory (validations, policy) without writing. */

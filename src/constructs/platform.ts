@@ -12,6 +12,7 @@ import { ContainerDefaults, NamespaceQuota, PlatformNamespace } from './cluster/
 import { DNS_1123_LABEL, PropValidator } from './errors';
 import { PolicySuppression } from './policy/rules';
 import { RuntimeImage } from './runtime-image';
+import { compareStrings } from '../util/compare';
 
 /** The parts of a platform; each gets its own namespace. */
 export enum PlatformPart {
@@ -372,7 +373,7 @@ export class MlPlatform extends Construct {
 
   /** Every chart, sorted by name. */
   public get allCharts(): { name: string; chart: Chart }[] {
-    return [...this.charts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, chart]) => ({ name, chart }));
+    return [...this.charts.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([name, chart]) => ({ name, chart }));
   }
 
   /**
@@ -449,7 +450,7 @@ export class MlPlatform extends Construct {
 
   /** Workloads defined so far, sorted by namespace/name. */
   public get allWorkloads(): Workload[] {
-    return [...this.workloads.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, w]) => w);
+    return [...this.workloads.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, w]) => w);
   }
 
   /**
@@ -520,7 +521,7 @@ export class MlPlatform extends Construct {
 
   /** The inventory, sorted by kind then name. */
   public get inventoryEntries(): InventoryEntry[] {
-    return [...this.inventory].sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+    return [...this.inventory].sort((a, b) => compareStrings(a.kind, b.kind) || compareStrings(a.name, b.name));
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { SsmParameter } from './cdktf';
+import { compareStrings } from '../../util/compare';
 
 /** One value handed from the cloud plane to the cluster plane. */
 export interface HandoffEntry {
@@ -66,7 +67,7 @@ export class CloudHandoff extends Construct {
 
   /** Entries published so far, sorted by key. */
   public get published(): HandoffEntry[] {
-    return [...this.entries.values()].sort((a, b) => a.key.localeCompare(b.key));
+    return [...this.entries.values()].sort((a, b) => compareStrings(a.key, b.key));
   }
 
   /** Looks an entry up; throws naming the known keys when absent. */

@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import { Construct } from 'constructs';
 import { k8s } from './k8s';
+import { compareStrings } from '../../util/compare';
 import type { MlPlatform, Workload } from '../platform';
 
 /** Where every runtime container finds its typed configuration. */
@@ -67,8 +68,8 @@ export function runtimeContainer(platform: MlPlatform, name: string, o: RuntimeC
   const env: k8s.EnvVar[] = [
     ...(o.configMapName ? [{ name: 'CDK_MLOPS_CONFIG', value: RUNTIME_CONFIG_FILE }] : []),
     { name: 'TMPDIR', value: '/tmp' },
-    ...Object.entries(o.env ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => ({ name: k, value: v })),
-    ...Object.entries(o.secretEnv ?? {}).sort(([a], [b]) => a.localeCompare(b))
+    ...Object.entries(o.env ?? {}).sort(([a], [b]) => compareStrings(a, b)).map(([k, v]) => ({ name: k, value: v })),
+    ...Object.entries(o.secretEnv ?? {}).sort(([a], [b]) => compareStrings(a, b))
       .map(([k, v]) => ({ name: k, valueFrom: { secretKeyRef: { name: v.secret, key: v.key } } })),
   ];
   const mounts: k8s.VolumeMount[] = [{ name: 'tmp', mountPath: '/tmp' }];
@@ -125,7 +126,7 @@ export interface RuntimePodOptions {
 export function runtimePodSpec(o: RuntimePodOptions): k8s.PodSpec {
   const volumes: k8s.Volume[] = [{ name: 'tmp', emptyDir: { sizeLimit: q('1Gi') } }];
   if (o.configMapName) volumes.push({ name: 'config', configMap: { name: o.configMapName } });
-  Object.entries(o.secretMounts ?? {}).sort(([a], [b]) => a.localeCompare(b))
+  Object.entries(o.secretMounts ?? {}).sort(([a], [b]) => compareStrings(a, b))
     .forEach(([, secret], i) => volumes.push({ name: `secret-${i}`, secret: { secretName: secret, defaultMode: 0o440 } }));
   return {
     serviceAccountName: o.workload.serviceAccountName,

@@ -19,6 +19,7 @@ import {
 } from './definitions';
 import { FEATURE_STORE_SYMBOL, kubeName, sidPart } from './names';
 import { deployDynamoDb, deployRedis, DeployedOnlineStore, OnlineStore, validateOnlineStore } from './online-store';
+import { compareStrings } from '../../util/compare';
 
 /** Port of the feature server (Feast's default). */
 export const FEATURE_SERVER_PORT = 6566;
@@ -441,7 +442,7 @@ export class FeatureStore extends Construct {
         // lookups from the clients (allowClient: ModelEndpoints naming a service), /metrics from Prometheus
         ingress: Lazy.any({
           produce: () => [
-            ...[...this.clients.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, w]) => ({
+            ...[...this.clients.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, w]) => ({
               from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': w.namespace } }, podSelector: { matchLabels: { ...w.selector } } }],
               ports: port,
             })),

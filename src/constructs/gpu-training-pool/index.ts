@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { checkGpuFamily, checkGpuInstanceType, GPU_INSTANCE_FAMILIES, gpuInstanceType } from './instance-types';
+import { compareStrings } from '../../util/compare';
 import {
   DataAwsEksCluster, EksAccessEntry, EksNodeGroup, IamRole, IamRolePolicyAttachment, LaunchTemplate, PlacementGroup, Token,
 } from '../cloud/cdktf';
@@ -519,7 +520,7 @@ export class GpuTrainingPool extends Construct implements INodePool {
             deviceName: rootDevice,
             ebs: { volumeSize: `${disk}Gi`, volumeType: 'gp3', encrypted: true, deleteOnTermination: true },
           }],
-          tags: Object.fromEntries(Object.entries(platform.tags).sort(([a], [b]) => a.localeCompare(b))),
+          tags: Object.fromEntries(Object.entries(platform.tags).sort(([a], [b]) => compareStrings(a, b))),
         },
       });
       const requirements = [

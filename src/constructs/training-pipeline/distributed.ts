@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { grantTrainingData, resolveTrainingData, ResolvedTrainingData, TrainingData } from './data';
+import { compareStrings } from '../../util/compare';
 import { ApiObject, k8s } from '../cluster/k8s';
 import { awsEgressRules, RUNTIME_UID } from '../cluster/runtime-workload';
 import { PropValidator } from '../errors';
@@ -181,7 +182,7 @@ export class DistributedTrainingJob extends Construct {
               { name: 'CDK_MLOPS_OUTPUT_URI', value: this.outputUri },
               ...(data ? [{ name: 'CDK_MLOPS_DATA_URI', value: data.uri }] : []),
               { name: 'TMPDIR', value: '/tmp' },
-              ...Object.entries(props.env ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, val]) => ({ name: k, value: val })),
+              ...Object.entries(props.env ?? {}).sort(([a], [b]) => compareStrings(a, b)).map(([k, val]) => ({ name: k, value: val })),
             ],
             ports: [{ name: 'rendezvous', containerPort: port, protocol: 'TCP' }],
             resources: { limits, requests: { ...limits } },

@@ -19,6 +19,7 @@
 
 /** Severity label of an alert. */
 export type AlertSeverity = 'critical' | 'warning' | 'info';
+import { compareStrings } from '../../util/compare';
 
 /** Severity and pending time of one alert. */
 export interface AlertSpec {
@@ -127,12 +128,12 @@ export function driftAlertRules(options: DriftAlertRuleOptions): PrometheusRuleG
   if (typeof options.model !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(options.model)) {
     throw new RangeError(`alert rules: 'model' (${JSON.stringify(options.model)}) must be a model name (letters, digits, '.', '_' or '-')`);
   }
-  const matchers: [string, string][] = [['model', options.model], ...Object.entries(options.selector ?? {}).sort(([a], [b]) => a.localeCompare(b))];
+  const matchers: [string, string][] = [['model', options.model], ...Object.entries(options.selector ?? {}).sort(([a], [b]) => compareStrings(a, b))];
   for (const [k] of [...matchers, ...Object.entries(options.labels ?? {})]) {
     if (!LABEL_NAME.test(k)) throw new RangeError(`alert rules: label name ${JSON.stringify(k)} must match [a-zA-Z_][a-zA-Z0-9_]*`);
   }
   const sel = `{${matchers.map(([k, v]) => `${k}=${quote(v)}`).join(',')}}`;
-  const extraLabels = Object.fromEntries(Object.entries(options.labels ?? {}).sort(([a], [b]) => a.localeCompare(b)));
+  const extraLabels = Object.fromEntries(Object.entries(options.labels ?? {}).sort(([a], [b]) => compareStrings(a, b)));
   const runbook: Record<string, string> = options.runbookUrl ? { runbook_url: options.runbookUrl } : {};
   const rules: PrometheusAlertRule[] = [];
   const add = (alert: string, expr: string, s: { severity: AlertSeverity; for: string }, annotations: Record<string, string>, labels: Record<string, string> = {}) => {

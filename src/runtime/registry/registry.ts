@@ -18,6 +18,7 @@ import {
   RegisterInput,
   VersionRef,
 } from './types';
+import { compareStrings } from '../../util/compare';
 
 /**
  * The model registry: one implementation of {@link ModelRegistryClient} over two storage
@@ -161,7 +162,7 @@ export class Registry implements ModelRegistryClient {
       const record = await this.readAlias(model, m[1]);
       if (record) out.push(record);
     }
-    return out.sort((a, b) => a.alias.localeCompare(b.alias));
+    return out.sort((a, b) => compareStrings(a.alias, b.alias));
   }
 
   async setAlias(model: string, alias: string, version: number, movedBy: string, reason?: string): Promise<AliasRecord> {

@@ -1,5 +1,6 @@
 import { classificationMetrics, Metrics, regressionMetrics } from './metrics';
 import type { Prediction } from './trainers/types';
+import { compareStrings } from '../../util/compare';
 
 /** What a model predicted for some rows, in the shape the metrics need. */
 export interface Evaluated {
@@ -29,7 +30,7 @@ export function computeSliceMetrics(e: Evaluated, yTrue: Float64Array, sliceValu
     g.push(i);
   });
   const out: Record<string, Metrics> = {};
-  const keys = [...groups.keys()].sort((a, b) => (Number.isFinite(Number(a)) && Number.isFinite(Number(b)) ? Number(a) - Number(b) : a.localeCompare(b)));
+  const keys = [...groups.keys()].sort((a, b) => (Number.isFinite(Number(a)) && Number.isFinite(Number(b)) ? Number(a) - Number(b) : compareStrings(a, b)));
   for (const key of keys) {
     const rows = groups.get(key)!;
     const y = Float64Array.from(rows, (i) => yTrue[i]);
