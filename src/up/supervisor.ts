@@ -139,27 +139,45 @@ export class Supervisor {
     if (this.stopping) return;
     this.stopping = true;
     const running = [...this.children].reverse();
-    for (const s of running) killGroup(s.child, 'SIGTERM');
-    await Promise.all(running.map(async (s) => {
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<'grace'>((resolve) => { timer = setTimeout(() => resolve('grace'), this.graceMs); });
-      const r = await Promise.race([s.exited, grace]);
-      clearTimeout(timer);
-      if (r === 'grace') {
-        killGroup(s.child, 'SIGKILL');
-        await s.exited;
-      }
-    }));
+    await Promise.all(running.map((s) => this.terminate(s)));
     this.children.length = 0;
     this.stopping = false;
   }
+
+  /** Stops one process the supervisor started (SIGTERM, then SIGKILL after the grace period). */
+  public async stopOne(s: Supervised): Promise<void> {
+    const i = this.children.indexOf(s);
+    if (i >= 0) this.children.splice(i, 1);
+    await this.terminate(s);
+  }
+
+  /** Kills every process at once (SIGKILL to each group): the answer to a second Ctrl-C. */
+  public killAll(): void {
+    for (const s of this.children) killGroup(s.child, 'SIGKILL');
+  }
+
+  private async terminate(s: Supervised): Promise<void> {
+    killGroup(s.child, 'SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'grace'>((resolve) => { timer = setTimeout(() => resolve('grace'), this.graceMs); });
+    const r = await Promise.race([s.exited, grace]);
+    clearTimeout(timer);
+    if (r === 'grace') {
+      killGroup(s.child, 'SIGKILL');
+      await s.exited;
+    }
+    // The group may hold processes the child started and left behind: end them too.
+    killGroup(s.child, 'SIGKILL', true);
+  }
 }
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+function killGroup(child: ChildProcess, signal: NodeJS.Signals, groupOnly = false): void {
+  if (child.pid === undefined) return;
+  if (!groupOnly && (child.exitCode !== null || child.signalCode !== null)) return;
   try {
     process.kill(-child.pid, signal);
   } catch {
+    if (groupOnly) return;
     try { child.kill(signal); } catch { /* already gone */ }
   }
 }

@@ -1,0 +1,419 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LocalPlatform } from './local-platform';
+import type { LocalWorkload } from './localize';
+import { writeJsonAtomic } from './localize';
+import { columnStd, loadFeatureRows, replay, Replay, sampleRows, shiftRows, TrafficTarget } from './traffic';
+import { promotePins, PinChange } from '../promote/pins';
+import type { MonitorResult } from '../runtime/monitor/result';
+import { openRegistry } from '../runtime/registry/registry';
+import type { ModelManifest } from '../runtime/registry/types';
+
+/**
+ * The whole loop, once (`cdk-mlops up --once`): with the environment started (features
+ * materialized, v1 trained and made champion, the endpoint serving), replay real rows of the data
+ * set, run the monitor (no drift expected), replay shifted rows, run the monitor again (drift,
+ * alert, retraining triggered), run the retraining (v2 trained, gated against the champion,
+ * registered), promote the pin the endpoint was synthesized from (as `cdk-mlops promote` edits
+ * it, on a working copy), synthesize again and let the server hot-reload, check that v2 answers,
+ * and summarize. Every step is recorded; the first failing step ends the loop.
+ */
+
+/** Options of the loop. */
+export interface LoopOptions {
+  /** Rows per traffic phase. @default 200 */
+  readonly rows?: number;
+  /** Rows per request. @default 5 */
+  readonly batch?: number;
+  /** Shift of the drifted phase, in reference standard deviations per feature. @default 1.5 */
+  readonly shift?: number;
+  /** Seed of the row sample. @default 42 */
+  readonly seed?: number;
+  /** Longest wait for a hot reload or for prediction logs, in milliseconds. @default 30000 */
+  readonly waitMs?: number;
+}
+
+/** One step of the loop. */
+export interface LoopStep {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly detail?: string;
+  readonly error?: string;
+}
+
+/** One monitor run, as the summary reports it. */
+export interface MonitorRunSummary {
+  readonly phase: string;
+  readonly model: string;
+  readonly version: number;
+  readonly rows: number;
+  readonly datasetDrift: boolean;
+  readonly driftedFeatures: number;
+  readonly testedFeatures: number;
+  readonly driftShare: number;
+  readonly predictionDrift: boolean;
+  readonly conditions: Readonly<Record<string, boolean>>;
+  readonly alerts: MonitorResult['actions']['alerts'];
+  readonly retrain: MonitorResult['actions']['retrain'];
+  /** The result JSON and HTML report of this run. */
+  readonly json: string;
+  readonly html?: string;
+}
+
+/** A registry version, as the summary reports it. */
+export interface VersionSummary {
+  readonly version: number;
+  readonly createdAt: string;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly gate?: ModelManifest['gate'];
+  readonly dataHash: string;
+}
+
+/** What `up --once` reports (printed as text, or as JSON with `--json`; written to `<state>/summary.json`). */
+export interface UpSummary {
+  readonly schema: 'cdk-mlops.up.summary/v1';
+  readonly ok: boolean;
+  readonly program: string;
+  readonly environment: string;
+  readonly stateDir: string;
+  readonly durationMs: number;
+  readonly steps: readonly LoopStep[];
+  readonly services: readonly { readonly id: string; readonly role: string; readonly url?: string }[];
+  readonly jobs: readonly { readonly id: string; readonly reason: string; readonly exitCode: number | null; readonly durationMs: number; readonly logFile: string }[];
+  readonly endpoint?: { readonly id: string; readonly model: string; readonly url: string; readonly infer: string; readonly tokensFile?: string; readonly servedVersion?: number };
+  readonly traffic: Readonly<Record<string, { readonly requests: number; readonly rows: number; readonly file: string; readonly versions: readonly string[] }>>;
+  readonly monitor: readonly MonitorRunSummary[];
+  readonly alerts: readonly { readonly file: string; readonly text?: string }[];
+  readonly retraining?: { readonly record: string; readonly cronJob: string; readonly exitCode: number | null; readonly version?: number; readonly gate?: ModelManifest['gate'] };
+  readonly promotion?: { readonly pinsFile: string; readonly workingCopy: string; readonly change: PinChange; readonly command: string; readonly reloaded: readonly string[] };
+  readonly registry?: { readonly uri: string; readonly model: string; readonly versions: readonly VersionSummary[]; readonly aliases: Readonly<Record<string, number>> };
+  readonly metrics?: { readonly serve: readonly MetricSample[]; readonly monitorFile?: string };
+  readonly report?: string;
+  readonly notes: readonly string[];
+}
+
+/** One Prometheus sample. */
+export interface MetricSample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** Parses Prometheus text exposition, keeping the samples whose name starts with one of `prefixes`. */
+export function parsePrometheus(text: string, prefixes: readonly string[]): MetricSample[] {
+  const out: MetricSample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m || !prefixes.some((p) => m[1].startsWith(p))) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    out.push({ name: m[1], labels, value: Number(m[4]) });
+  }
+  return out;
+}
+
+const SERVE_METRICS = [
+  'cdk_mlops_serve_requests_total', 'cdk_mlops_serve_request_duration_seconds_count', 'cdk_mlops_serve_request_duration_seconds_sum',
+  'cdk_mlops_serve_model_ready', 'cdk_mlops_serve_reloads_total', 'cdk_mlops_serve_prediction_log_records_total',
+];
+
+function obj(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : {};
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/** Counts prediction records whose id starts with `prefix` under a log root. */
+function countLogged(root: string, model: string, prefix: string): number {
+  let n = 0;
+  const walk = (dir: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'labels') walk(p);
+      } else if (e.name.endsWith('.jsonl')) {
+        for (const line of fs.readFileSync(p, 'utf8').split('\n')) {
+          if (line.includes(`"id":"${prefix}`)) n++;
+        }
+      }
+    }
+  };
+  walk(path.join(root, model));
+  return n;
+}
+
+function summarizeMonitor(phase: string, r: { result: MonitorResult; json: string; html?: string }): MonitorRunSummary {
+  const x = r.result;
+  return {
+    phase,
+    model: x.model,
+    version: x.version,
+    rows: x.records.rows,
+    datasetDrift: x.dataset.datasetDrift,
+    driftedFeatures: x.dataset.drifted,
+    testedFeatures: x.dataset.tested,
+    driftShare: x.dataset.share,
+    predictionDrift: x.prediction.drifted,
+    conditions: x.conditions,
+    alerts: x.actions.alerts,
+    retrain: x.actions.retrain,
+    json: r.json,
+    html: r.html,
+  };
+}
+
+/** Runs the loop on a started platform; never throws for a failing step (it is in the summary). */
+export async function runLoop(p: LocalPlatform, o: LoopOptions = {}, started = Date.now()): Promise<UpSummary> {
+  const rowsPerPhase = o.rows ?? 200;
+  const batch = o.batch ?? 5;
+  const shift = o.shift ?? 1.5;
+  const seed = o.seed ?? 42;
+  const waitMs = o.waitMs ?? 30_000;
+  const steps: LoopStep[] = [];
+  const notes: string[] = [];
+  const traffic: Record<string, { requests: number; rows: number; file: string; versions: string[] }> = {};
+  const monitorRuns: MonitorRunSummary[] = [];
+  let retrainingSummary: UpSummary['retraining'];
+  let promotion: UpSummary['promotion'];
+  let failed = false;
+  const step = async <T>(name: string, fn: () => Promise<T>, detail?: (t: T) => string): Promise<T | undefined> => {
+    if (failed) return undefined;
+    const t0 = Date.now();
+    p.o.status.set(`loop: ${name}`, { state: 'running' });
+    try {
+      const out = await fn();
+      const d = detail?.(out);
+      steps.push({ name, ok: true, ms: Date.now() - t0, detail: d });
+      p.o.status.set(`loop: ${name}`, { state: 'done', event: d });
+      return out;
+    } catch (e) {
+      failed = true;
+      const message = (e as Error).message;
+      steps.push({ name, ok: false, ms: Date.now() - t0, error: message });
+      p.o.status.set(`loop: ${name}`, { state: 'failed', event: message.split('\n')[0] });
+      return undefined;
+    }
+  };
+
+  // What the loop drives: the monitor that retrains, its endpoint and training pipeline.
+  const monitors = p.byRole('monitor');
+  const monitor = monitors.find((m) => m.retrain) ?? monitors[0];
+  const serves = p.byRole('serve').filter((s) => p.services.has(s.workload.id));
+  const modelName = monitor ? String(monitor.config?.model) : (obj((serves[0]?.config?.models as unknown[] | undefined)?.[0]).name as string | undefined);
+  const variant = monitor?.config?.variant as string | undefined;
+  const servesModel = (s: LocalWorkload) => ((s.config?.models as { name: string; variant?: string }[] | undefined) ?? [])
+    .some((m) => m.name === modelName && (variant === undefined || (m.variant ?? 'primary') === variant));
+  const endpoint = serves.find(servesModel);
+  const trains = p.byRole('train').filter((t) => t.config?.model === modelName);
+  const pipeline = (monitor?.retrain && trains.find((t) => t.workload.kind === 'CronJob' && t.workload.name === monitor.retrain!.cronJob && t.workload.namespace === monitor.retrain!.namespace)) || trains[0];
+  const registryUri = endpoint ? String(endpoint.config?.registry) : pipeline ? String(pipeline.config?.registry) : undefined;
+  const registry = registryUri ? openRegistry(registryUri) : undefined;
+  const servedVersion = async (): Promise<number | undefined> => {
+    if (!endpoint?.url || !modelName) return undefined;
+    const res = await fetch(`${endpoint.url}/v2/models/${encodeURIComponent(modelName)}`, { headers: endpoint.token ? { authorization: `Bearer ${endpoint.token}` } : {}, signal: AbortSignal.timeout(5000) });
+    if (res.status !== 200) return undefined;
+    const j = await res.json() as { versions?: string[] };
+    return j.versions?.length ? Number(j.versions[j.versions.length - 1]) : undefined;
+  };
+
+  let target: TrafficTarget | undefined;
+  let featureNames: string[] = [];
+  let dataRows: number[][] = [];
+  let std: number[] = [];
+  const logRoot = endpoint ? obj(endpoint.config?.predictionLog).uri as string | undefined : undefined;
+
+  const sendPhase = async (phase: string, rows: number[][]): Promise<Replay> => {
+    const idPrefix = `up-${p.runId}-${phase}`;
+    const r = await replay(target!, rows, { phase, batch, idPrefix, featureNames });
+    const file = path.join(p.o.stateDir, 'traffic', `${phase}.json`);
+    writeJsonAtomic(file, r);
+    traffic[phase] = { requests: r.requests.length, rows: rows.length, file, versions: [...new Set(r.requests.map((q) => q.modelVersion))] };
+    if (logRoot) {
+      const deadline = Date.now() + waitMs;
+      while (countLogged(logRoot, modelName!, idPrefix) < r.requests.length) {
+        if (Date.now() > deadline) throw new Error(`the server logged ${countLogged(logRoot, modelName!, idPrefix)} of ${r.requests.length} '${phase}' requests under ${logRoot} within ${waitMs} ms`);
+        await sleep(100);
+      }
+    }
+    return r;
+  };
+
+  if (!endpoint || !modelName) {
+    notes.push('the environment has no model endpoint: nothing to send traffic to; the loop ends after the start');
+  } else {
+    await step('endpoint serves v1', async () => {
+      const ref = (endpoint.config?.models as { name: string; ref: number | string }[]).find((m) => m.name === modelName)!.ref;
+      const manifest = await registry!.getManifest(modelName, await registry!.resolve(modelName, ref));
+      const input = manifest.signature.inputs[0];
+      featureNames = [...manifest.signature.featureNames];
+      if (endpoint.config?.features) throw new Error(`endpoint ${endpoint.workload.id} looks its features up in the feature store (entity keys in, not feature rows): the local loop sends feature rows and cannot drive it`);
+      target = { url: endpoint.url!, model: modelName, token: endpoint.token, input };
+      const v = await servedVersion();
+      if (v !== manifest.version) throw new Error(`the endpoint reports version ${v}, expected ${manifest.version}`);
+      return manifest.version;
+    }, (v) => `${modelName}@${v} at ${endpoint.url}/v2/models/${modelName}/infer`);
+    await step('load traffic rows', async () => {
+      const data = pipeline ? String(obj(pipeline.config?.data).uri) : undefined;
+      if (!data) throw new Error(`no training pipeline of model '${modelName}' names a data set to draw traffic from`);
+      dataRows = await loadFeatureRows(data, featureNames);
+      const ref = await registry!.getReference(modelName, await registry!.resolve(modelName, 'latest'));
+      std = featureNames.map((f, j) => ref.features.find((c) => c.name === f)?.std ?? columnStd(dataRows)[j]);
+      return data;
+    }, (d) => `${dataRows.length} rows of ${d}`);
+    await step('replay traffic', () => sendPhase('baseline', sampleRows(dataRows, rowsPerPhase, seed)),
+      (r) => `${r.requests.length} requests, ${rowsPerPhase} rows, answered by version ${traffic.baseline.versions.join(', ')}`);
+    if (monitor) {
+      await step('monitor (baseline)', async () => {
+        const r = summarizeMonitor('baseline', await p.runMonitor(monitor, 'monitor run on the baseline traffic'));
+        monitorRuns.push(r);
+        return r;
+      }, (r) => `dataset drift: ${r.datasetDrift ? 'yes' : 'no'} (${r.driftedFeatures}/${r.testedFeatures} features)`);
+      await step('replay shifted traffic', () => sendPhase('shifted', shiftRows(sampleRows(dataRows, rowsPerPhase, seed + 1), std, shift)),
+        (r) => `${r.requests.length} requests, every feature moved by ${shift} standard deviations`);
+      const drifted = await step('monitor (shifted)', async () => {
+        const r = summarizeMonitor('shifted', await p.runMonitor(monitor, 'monitor run on the shifted traffic'));
+        monitorRuns.push(r);
+        if (!r.datasetDrift) throw new Error(`the monitor found no dataset drift in the shifted traffic (${r.driftedFeatures}/${r.testedFeatures} features drifted, share ${r.driftShare.toFixed(2)}); see ${r.html ?? r.json}`);
+        return r;
+      }, (r) => `dataset drift: yes (${r.driftedFeatures}/${r.testedFeatures} features); alerts: ${r.alerts.map((a) => `${a.condition} ${a.outcome}`).join(', ') || 'none'}; retraining: ${r.retrain.outcome}`);
+      if (drifted && monitor.retrain) {
+        const retrainCfg = monitor.retrain;
+        let record: string | undefined;
+        const run = await step('retraining', async () => {
+          if (drifted.retrain.outcome !== 'triggered' || !drifted.retrain.target) {
+            throw new Error(`the monitor did not trigger a retraining (${drifted.retrain.outcome}${drifted.retrain.reason ? `: ${drifted.retrain.reason}` : ''}${drifted.retrain.error ? `: ${drifted.retrain.error}` : ''})`);
+          }
+          record = drifted.retrain.target;
+          const before = await registry!.listVersions(modelName);
+          const job = await p.runJob(p.cronJob(retrainCfg.namespace, retrainCfg.cronJob), `retraining triggered by ${path.basename(record)}`);
+          const after = await registry!.listVersions(modelName);
+          const added = after.filter((v) => !before.includes(v));
+          if (added.length !== 1) throw new Error(`the retraining registered ${added.length} version(s) of '${modelName}' (before: ${before.join(', ')}; after: ${after.join(', ')})`);
+          const manifest = await registry!.getManifest(modelName, added[0]);
+          return { job, manifest };
+        }, (r) => `CronJob ${retrainCfg.namespace}/${retrainCfg.cronJob} -> ${modelName}@${r.manifest.version}, gate ${r.manifest.gate?.passed ? 'passed' : 'failed'} against v${r.manifest.gate?.comparedWith ?? '-'}`);
+        const retraining = run ? { record: record!, cronJob: `${retrainCfg.namespace}/${retrainCfg.cronJob}`, exitCode: run.job.exitCode, version: run.manifest.version, gate: run.manifest.gate } : undefined;
+        retrainingSummary = retraining ?? (record ? { record, cronJob: `${retrainCfg.namespace}/${retrainCfg.cronJob}`, exitCode: null } : undefined);
+        if (run && !run.manifest.gate?.passed) {
+          notes.push(`${modelName}@${run.manifest.version} failed its quality gate (${run.manifest.gate?.reasons.join('; ')}): registered, not promoted`);
+        } else if (run) {
+          promotion = await step('promote', async () => promote(p, endpoint, modelName, run.manifest.version, waitMs, servedVersion),
+            (r) => `${path.relative(process.cwd(), r.pinsFile) || r.pinsFile}: models.${r.change.model}.${r.change.target} ${r.change.from} -> ${r.change.to} (working copy ${r.workingCopy}); ${r.reloaded.join(', ')}`);
+          await step('verify the new version serves', async () => {
+            const r = await sendPhase('verify', sampleRows(dataRows, Math.min(rowsPerPhase, 20), seed + 2));
+            const versions = [...new Set(r.requests.map((q) => q.modelVersion))];
+            if (versions.length !== 1 || Number(versions[0]) !== run.manifest.version) throw new Error(`answers came from version(s) ${versions.join(', ')}, expected ${run.manifest.version}`);
+            return r;
+          }, (r) => `${r.requests.length} requests answered by ${modelName}@${run.manifest.version}`);
+        }
+      } else if (drifted) {
+        notes.push(`monitor ${monitor.workload.id} has no retraining: the loop ends after the drift`);
+      }
+    } else {
+      notes.push('the environment has no drift monitor: the loop ends after the baseline traffic');
+    }
+  }
+
+  // The summary.
+  let registrySummary: UpSummary['registry'];
+  if (registry && modelName) {
+    try {
+      const versions = await registry.listVersions(modelName);
+      const manifests = await Promise.all(versions.map((v) => registry.getManifest(modelName, v)));
+      const aliases = Object.fromEntries((await registry.listAliases(modelName)).map((a) => [a.alias, a.version]));
+      registrySummary = {
+        uri: registry.uri,
+        model: modelName,
+        versions: manifests.map((m) => ({ version: m.version, createdAt: m.createdAt, metrics: m.metrics, gate: m.gate, dataHash: m.lineage.dataHash })),
+        aliases,
+      };
+    } catch (e) {
+      notes.push(`registry not summarized: ${(e as Error).message}`);
+    }
+  }
+  let metrics: UpSummary['metrics'];
+  if (endpoint?.url && p.services.has(endpoint.workload.id)) {
+    try {
+      const res = await fetch(`${endpoint.url}/metrics`, { headers: endpoint.token ? { authorization: `Bearer ${endpoint.token}` } : {}, signal: AbortSignal.timeout(5000) });
+      metrics = { serve: parsePrometheus(await res.text(), SERVE_METRICS), monitorFile: monitor ? String(obj(monitor.config?.output).metricsFile) : undefined };
+    } catch (e) {
+      notes.push(`metrics not read: ${(e as Error).message}`);
+    }
+  }
+  let served: number | undefined;
+  try {
+    served = await servedVersion();
+  } catch {
+    served = undefined;
+  }
+  const tokensFile = endpoint ? obj(endpoint.config?.auth).tokensFile as string | undefined : undefined;
+  return {
+    schema: 'cdk-mlops.up.summary/v1',
+    ok: !failed,
+    program: p.o.appFile,
+    environment: p.env.environment,
+    stateDir: p.o.stateDir,
+    durationMs: Date.now() - started,
+    steps,
+    services: [...p.locals.values()].filter((l) => p.services.has(l.workload.id)).map((l) => ({ id: l.workload.id, role: l.workload.role, url: l.url })),
+    jobs: p.jobs.map((j) => ({ id: j.id, reason: j.reason, exitCode: j.exitCode, durationMs: j.durationMs, logFile: j.logFile })),
+    endpoint: endpoint && modelName ? { id: endpoint.workload.id, model: modelName, url: endpoint.url!, infer: `${endpoint.url}/v2/models/${modelName}/infer`, tokensFile, servedVersion: served } : undefined,
+    traffic,
+    monitor: monitorRuns,
+    alerts: p.inbox.messages.map((m) => ({ file: m.file, text: typeof obj(m.body).text === 'string' ? String(obj(m.body).text) : undefined })),
+    retraining: retrainingSummary,
+    promotion,
+    registry: registrySummary,
+    metrics,
+    report: monitorRuns.length ? monitorRuns[monitorRuns.length - 1].html ?? monitorRuns[monitorRuns.length - 1].json : undefined,
+    notes,
+  };
+}
+
+/**
+ * Promotes `version` the way `cdk-mlops promote` does, on a working copy: finds the pin the
+ * endpoint's version was read from, edits exactly that value (promotePins), synthesizes the
+ * program again with the working copy in place of the file, applies the difference (the server
+ * hot-reloads its model list) and waits until the endpoint serves `version`.
+ */
+async function promote(p: LocalPlatform, endpoint: LocalWorkload, model: string, version: number, waitMs: number, served: () => Promise<number | undefined>): Promise<NonNullable<UpSummary['promotion']>> {
+  const current = (endpoint.config?.models as { name: string; ref: number | string }[]).find((m) => m.name === model)?.ref;
+  if (typeof current !== 'number') {
+    throw new Error(`endpoint ${endpoint.workload.id} follows the alias '${String(current)}', not a pinned version: nothing to promote (it follows the alias by itself)`);
+  }
+  const candidates = p.pins.filter((l) => l.model === model && l.version === current);
+  const lookup = candidates.find((l) => l.target === p.env.environment) ?? candidates[0];
+  if (!lookup) {
+    throw new Error(`endpoint ${endpoint.workload.id} serves ${model}@${current}, but the program read no pin of '${model}' at ${current} from a pins file (ModelPins.fromFile): promote it in the program`);
+  }
+  const text = p.pinsOverrides.get(lookup.file) ?? fs.readFileSync(lookup.file, 'utf8');
+  const result = promotePins(text, { model, to: lookup.target, version }, lookup.file);
+  p.pinsOverrides.set(lookup.file, result.text);
+  const workingCopy = path.join(p.o.stateDir, 'pins', path.basename(lookup.file));
+  fs.mkdirSync(path.dirname(workingCopy), { recursive: true });
+  fs.writeFileSync(workingCopy, result.text);
+  const changes = await p.resync(`promote ${model} to v${version} for '${lookup.target}'`);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if ((await served()) === version) break;
+    if (Date.now() > deadline) throw new Error(`the endpoint did not serve ${model}@${version} within ${waitMs} ms of the new configuration (see ${path.join(p.o.stateDir, 'logs')})`);
+    await sleep(200);
+  }
+  return {
+    pinsFile: lookup.file,
+    workingCopy,
+    change: result.change,
+    command: `cdk-mlops promote ${model} --to ${lookup.target} --version ${version} --pins ${path.relative(process.cwd(), lookup.file) || lookup.file}`,
+    reloaded: changes.map((c) => `${c.id} ${c.action}`),
+  };
+}
