@@ -2,13 +2,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import '../support/gateway-api-schema';
+import { fraudStore } from './feature-store.fixtures';
 import {
   AnalysisMetric, CanaryTrafficRouting, DeploymentStrategy, EndpointAuth, EndpointScaling, GpuTrainingPool, ModelEndpoint, ModelRegistry, PrometheusRef, checkKubernetes,
 } from '../../src';
 import { resolveServeConfig } from '../../src/cli/commands/serve';
 import { buildEndpoint, GATEWAY, one, serveConfigOf, TestFeatureService } from '../support/endpoint';
 import { validateAll, validateObject } from '../support/kube-schema';
-import { newPlatform, synth, tfResources, TestKubeObject } from '../support/platform';
+import { kubeObjects, newPlatform, synth, tfResources, TestKubeObject } from '../support/platform';
 
 const NS = 'acme-ml-serving';
 
@@ -426,6 +427,44 @@ describe('ModelEndpoint: scale to zero, GPU pool, features', () => {
       ports: [{ protocol: 'TCP', port: 6566 }],
     });
     expect(features.clients.map((w) => `${w.namespace}/${w.name}`)).toEqual([`${NS}/fraud`]);
+  });
+
+  test('with a real FeatureService: the config names it and the server URL, both sides of the network open, all valid and policy clean', () => {
+    const { platform, fraud, store } = fraudStore();
+    const registry = new ModelRegistry(platform, 'registry');
+    const endpoint = new ModelEndpoint(platform, 'fraud', {
+      model: registry.model('fraud').version(7),
+      gateway: GATEWAY,
+      features: { service: fraud, entityInputs: { customer: 'customer_id', merchant: 'merchant_id' }, targetInput: 'input', timeoutMs: 50 },
+    });
+    const s = synth(platform);
+    const all = kubeObjects(s);
+    validateEverything(all);
+    expect(checkKubernetes(all as never)).toEqual([]);
+    const serving = s.kubernetes['serving.yaml'] as TestKubeObject[];
+    expect(serveConfigOf(one(serving, 'Deployment')).features).toEqual({
+      url: store.server.url,
+      featureService: 'fraud',
+      entityInputs: { customer: 'customer_id', merchant: 'merchant_id' },
+      targetInput: 'input',
+      onMissing: 'reject',
+      defaults: {},
+      timeoutMs: 50,
+    });
+    const serverPeers = (s.kubernetes['features.yaml'] as any[]).filter((o) => o.kind === 'NetworkPolicy')
+      .flatMap((o) => (o.spec.ingress ?? []).flatMap((r: any) => (r.from ?? []).map((p: any) => ({ policy: o.metadata.name, peer: p, ports: r.ports }))));
+    expect(serverPeers).toContainEqual({
+      policy: 'features-server',
+      peer: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NS } }, podSelector: { matchLabels: endpoint.workload.selector } },
+      ports: [{ protocol: 'TCP', port: store.server.port }],
+    });
+    expect((s.inventory.capabilities as any[]).find((c) => c.kind === 'endpoint').featureService).toBe('fraud');
+    // a join key the service does not have is refused
+    const other = fraudStore();
+    const r2 = new ModelRegistry(other.platform, 'registry');
+    expect(() => new ModelEndpoint(other.platform, 'fraud', {
+      model: r2.model('fraud').version(7), gateway: GATEWAY, features: { service: other.fraud, entityInputs: { customer: 'customer_id', card: 'card_id' } },
+    })).toThrow(/'features\.entityInputs\.card' \("card_id"\) must be a join key of feature service 'fraud': customer_id, merchant_id/);
   });
 
   test('batching follows the signature hint: off for a fixed batch axis, on (runtime default) otherwise', () => {
