@@ -8,7 +8,8 @@ import { GitOpsEnvironment } from './environments';
  * argocd/<env>/bootstrap.yaml               applied once by hand: AppProject <p>-<env>-bootstrap
  *                                           and the root Application <p>-<env>-root (app of apps)
  * argocd/<env>/apps/project.yaml            wave -3  AppProject <p>-<env> (what the apps may touch)
- * argocd/<env>/apps/external-secrets.yaml   wave -2  External Secrets Operator (Helm, CRDs)
+ * argocd/<env>/apps/<add-on>.yaml           wave -2  cluster add-ons and their CRDs: External Secrets
+ *                                                    Operator always, others as configured
  * argocd/<env>/apps/platform.yaml           wave -1  dist/<env>/k8s/platform.yaml: namespaces,
  *                                                    quotas, default-deny policies, secret store
  * argocd/<env>/apps/workloads.yaml          wave  0  the other files of dist/<env>/k8s
@@ -29,9 +30,9 @@ export interface ArgoCdSettings {
   readonly namespace: string;
   /** The cluster Argo CD deploys to (its own: `https://kubernetes.default.svc`). */
   readonly destinationServer: string;
-  /** Version of the External Secrets Operator Helm chart. */
-  readonly externalSecretsChartVersion: string;
-  /** Cluster-scoped kinds the applications may create, beyond {@link DEFAULT_CLUSTER_RESOURCES}. */
+  /** The cluster add-ons (External Secrets Operator included). */
+  readonly addons: readonly ClusterAddon[];
+  /** Cluster-scoped kinds the applications may create, beyond {@link DEFAULT_CLUSTER_RESOURCES} and the add-ons' own. */
   readonly clusterResources: readonly ClusterResource[];
 }
 
@@ -47,17 +48,161 @@ export const EXTERNAL_SECRETS_CHART_REPO = 'https://charts.external-secrets.io';
 export const EXTERNAL_SECRETS_NAMESPACE = 'external-secrets';
 
 /**
- * Cluster-scoped kinds a cdk-mlops platform and its add-ons create: namespaces and the
- * handoff ClusterSecretStore (dist/), the operator's CRDs, RBAC and webhooks (Helm chart).
+ * Cluster-scoped kinds a cdk-mlops platform and any add-on create: namespaces, the handoff
+ * ClusterSecretStore and the admission policies guarding retraining (dist/), CRDs, cluster
+ * RBAC and validating webhooks (Helm charts).
  */
 export const DEFAULT_CLUSTER_RESOURCES: readonly ClusterResource[] = [
   { group: '', kind: 'Namespace' },
+  { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicy' },
+  { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicyBinding' },
   { group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration' },
   { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
   { group: 'external-secrets.io', kind: 'ClusterSecretStore' },
   { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
   { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
 ];
+
+/** Annotation of an add-on Application listing the API groups whose CRDs it installs. */
+export const PROVIDES_API_GROUPS_ANNOTATION = 'cdk-mlops.io/provides-api-groups';
+
+/** What an add-on is, as the Argo CD Application that installs it. */
+export interface ClusterAddonSpec {
+  /** Application name suffix (`<platform>-<env>-<name>`), DNS-1123. */
+  readonly name: string;
+  /** Namespace its namespaced objects go to; undefined for cluster-scoped objects only (CRDs). */
+  readonly namespace?: string;
+  /** The Argo CD `source` (a Helm chart or a Git path). */
+  readonly source: Readonly<Record<string, unknown>>;
+  /** API groups whose CRDs it installs (checked against what dist/ uses). */
+  readonly apiGroups: readonly string[];
+  /** Cluster-scoped kinds it creates beyond {@link DEFAULT_CLUSTER_RESOURCES}. */
+  readonly clusterResources: readonly ClusterResource[];
+  /** Argo CD sync options. */
+  readonly syncOptions: readonly string[];
+}
+
+/** Options of a Helm chart add-on. */
+export interface HelmAddonOptions {
+  /** Application name suffix and Helm release name (DNS-1123). */
+  readonly name: string;
+  /** Helm repository URL (`https://...`). */
+  readonly repoURL: string;
+  readonly chart: string;
+  /** Exact chart version. */
+  readonly version: string;
+  readonly namespace: string;
+  /** @default {} */
+  readonly values?: Record<string, unknown>;
+  /** API groups whose CRDs the chart installs. @default [] */
+  readonly apiGroups?: string[];
+  /** Cluster-scoped kinds beyond the defaults. @default [] */
+  readonly clusterResources?: ClusterResource[];
+}
+
+/**
+ * Software the platform's cluster plane needs in the cluster (operators and their CRDs),
+ * installed by Argo CD in the add-ons wave, before the platform's namespaces and workloads.
+ * External Secrets Operator (the handoff channel from the cloud plane) is always installed.
+ */
+export class ClusterAddon {
+  /**
+   * External Secrets Operator (namespace `external-secrets`, service account `external-secrets`:
+   * the names the platform's Pod Identity association grants SSM read to).
+   * @param options.version Helm chart version @default '0.20.4'
+   */
+  public static externalSecrets(options: { readonly version?: string } = {}): ClusterAddon {
+    return ClusterAddon.helm({
+      name: 'external-secrets',
+      repoURL: EXTERNAL_SECRETS_CHART_REPO,
+      chart: 'external-secrets',
+      version: options.version ?? '0.20.4',
+      namespace: EXTERNAL_SECRETS_NAMESPACE,
+      values: { installCRDs: true, serviceAccount: { create: true, name: EXTERNAL_SECRETS_NAMESPACE } },
+      apiGroups: ['external-secrets.io', 'generators.external-secrets.io'],
+    });
+  }
+
+  /**
+   * kube-prometheus-stack: the Prometheus Operator and its CRDs (ServiceMonitor, PrometheusRule
+   * for endpoints and drift monitors), Prometheus and Alertmanager, in namespace `monitoring`
+   * with release `kube-prometheus-stack` (what `PrometheusRef.kubePrometheusStack()` expects).
+   * Prometheus selects every ServiceMonitor and PrometheusRule; Grafana and the control-plane
+   * scrapes EKS does not expose are off.
+   * @param options.version Helm chart version @default '77.14.0'
+   */
+  public static kubePrometheusStack(options: { readonly version?: string; readonly values?: Record<string, unknown> } = {}): ClusterAddon {
+    return ClusterAddon.helm({
+      name: 'kube-prometheus-stack',
+      repoURL: 'https://prometheus-community.github.io/helm-charts',
+      chart: 'kube-prometheus-stack',
+      version: options.version ?? '77.14.0',
+      namespace: 'monitoring',
+      values: options.values ?? {
+        grafana: { enabled: false },
+        kubeControllerManager: { enabled: false },
+        kubeScheduler: { enabled: false },
+        kubeEtcd: { enabled: false },
+        kubeProxy: { enabled: false },
+        coreDns: { enabled: false },
+        prometheus: { prometheusSpec: { serviceMonitorSelectorNilUsesHelmValues: false, podMonitorSelectorNilUsesHelmValues: false, ruleSelectorNilUsesHelmValues: false } },
+      },
+      apiGroups: ['monitoring.coreos.com'],
+      clusterResources: [{ group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration' }],
+    });
+  }
+
+  /**
+   * The Gateway API CRDs (standard channel: Gateway, GatewayClass, HTTPRoute, GRPCRoute,
+   * ReferenceGrant) from the kubernetes-sigs/gateway-api repository, for ModelEndpoint's
+   * HTTPRoute. A Gateway implementation (and the Gateway the endpoints name) is installed apart.
+   * @param options.version release tag @default 'v1.3.0'
+   */
+  public static gatewayApiCrds(options: { readonly version?: string } = {}): ClusterAddon {
+    return new ClusterAddon({
+      name: 'gateway-api-crds',
+      source: { repoURL: 'https://github.com/kubernetes-sigs/gateway-api.git', targetRevision: options.version ?? 'v1.3.0', path: 'config/crd/standard' },
+      apiGroups: ['gateway.networking.k8s.io'],
+      clusterResources: [
+        { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicy' },
+        { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicyBinding' },
+      ],
+      syncOptions: ['ServerSideApply=true'],
+    });
+  }
+
+  /** Any Helm chart from an HTTPS Helm repository. */
+  public static helm(options: HelmAddonOptions): ClusterAddon {
+    return new ClusterAddon({
+      name: options.name,
+      namespace: options.namespace,
+      source: {
+        repoURL: options.repoURL,
+        chart: options.chart,
+        targetRevision: options.version,
+        helm: { releaseName: options.name, ...(options.values && Object.keys(options.values).length ? { valuesObject: options.values } : {}) },
+      },
+      apiGroups: options.apiGroups ?? [],
+      clusterResources: options.clusterResources ?? [],
+      syncOptions: ['CreateNamespace=true', 'ServerSideApply=true'],
+    });
+  }
+
+  private constructor(public readonly spec: ClusterAddonSpec) {}
+
+  /** Problems of this add-on's definition. */
+  public problems(): string[] {
+    const p: string[] = [];
+    const s = this.spec;
+    if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(s.name ?? '')) p.push(`addons: ${JSON.stringify(s.name)} is not an add-on name; expected a DNS-1123 label of at most 42 characters`);
+    if (s.namespace !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s.namespace)) p.push(`addons.${s.name}.namespace: ${JSON.stringify(s.namespace)} is not a namespace name`);
+    if (typeof s.source.repoURL !== 'string' || !/^https:\/\/\S+$/.test(s.source.repoURL)) p.push(`addons.${s.name}.repoURL: ${JSON.stringify(s.source.repoURL)} is not an https:// URL`);
+    if (typeof s.source.targetRevision !== 'string' || !/^v?\d+\.\d+\.\d+\S*$/.test(s.source.targetRevision)) {
+      p.push(`addons.${s.name}.version: ${JSON.stringify(s.source.targetRevision)} is not an exact version; expected e.g. 1.2.3 (a range would change what is installed without a commit)`);
+    }
+    return p;
+  }
+}
 
 /** Sync waves of the child applications. */
 export const SYNC_WAVES = { project: -3, addons: -2, platform: -1, workloads: 0 } as const;
@@ -116,44 +261,33 @@ export function bootstrapObjects(s: ArgoCdSettings, env: GitOpsEnvironment): Kub
 export function appObjects(s: ArgoCdSettings, env: GitOpsEnvironment): Record<string, KubeObject> {
   const name = `${s.platformName}-${env.name}`;
   const revision = deployBranch(s, env.name);
-  const clusterResources = [...DEFAULT_CLUSTER_RESOURCES, ...s.clusterResources]
+  const addons = s.addons.map((a) => a.spec);
+  const clusterResources = [...DEFAULT_CLUSTER_RESOURCES, ...addons.flatMap((a) => a.clusterResources), ...s.clusterResources]
     .filter((r, i, all) => all.findIndex((o) => o.group === r.group && o.kind === r.kind) === i)
     .sort((a, b) => a.group.localeCompare(b.group) || a.kind.localeCompare(b.kind));
-  const app = (file: string, w: number, spec: Record<string, unknown>): KubeObject => ({
+  const addonNamespaces = [...new Set(addons.map((a) => a.namespace).filter((n): n is string => n !== undefined))].sort();
+  const sourceRepos = [...new Set(addons.map((a) => a.source.repoURL as string))].sort();
+  const app = (file: string, w: number, spec: Record<string, unknown>, annotations: Record<string, string> = {}): KubeObject => ({
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
-    metadata: { name: `${name}-${file}`, namespace: s.namespace, labels: labels(s, env), annotations: wave(w) },
+    metadata: { name: `${name}-${file}`, namespace: s.namespace, labels: labels(s, env), annotations: { ...wave(w), ...annotations } },
     spec: { project: name, ...spec },
   });
-  return {
+  const objects: Record<string, KubeObject> = {
     'project.yaml': {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'AppProject',
       metadata: { name, namespace: s.namespace, labels: labels(s, env), annotations: wave(SYNC_WAVES.project) },
       spec: {
         description: `cdk-mlops ${name}: the cluster plane (dist/${env.name}/k8s) and its add-ons`,
-        sourceRepos: [s.repositoryUrl, EXTERNAL_SECRETS_CHART_REPO],
+        sourceRepos: [s.repositoryUrl, ...sourceRepos.filter((r) => r !== s.repositoryUrl)],
         destinations: [
           { server: s.destinationServer, namespace: `${s.platformName}-*` },
-          { server: s.destinationServer, namespace: EXTERNAL_SECRETS_NAMESPACE },
+          ...addonNamespaces.map((namespace) => ({ server: s.destinationServer, namespace })),
         ],
         clusterResourceWhitelist: clusterResources.map((r) => ({ group: r.group, kind: r.kind })),
       },
     },
-    'external-secrets.yaml': app('external-secrets', SYNC_WAVES.addons, {
-      source: {
-        repoURL: EXTERNAL_SECRETS_CHART_REPO,
-        chart: 'external-secrets',
-        targetRevision: s.externalSecretsChartVersion,
-        helm: {
-          releaseName: 'external-secrets',
-          // The platform's Pod Identity association names this service account (MlPlatform.handoffSecret).
-          valuesObject: { installCRDs: true, serviceAccount: { create: true, name: EXTERNAL_SECRETS_NAMESPACE } },
-        },
-      },
-      destination: { server: s.destinationServer, namespace: EXTERNAL_SECRETS_NAMESPACE },
-      syncPolicy: { automated: automated(env), syncOptions: ['CreateNamespace=true', 'ServerSideApply=true'] },
-    }),
     'platform.yaml': app('platform', SYNC_WAVES.platform, {
       source: { repoURL: s.repositoryUrl, targetRevision: revision, path: `dist/${env.name}/k8s`, directory: { include: 'platform.yaml' } },
       destination: { server: s.destinationServer },
@@ -165,6 +299,26 @@ export function appObjects(s: ArgoCdSettings, env: GitOpsEnvironment): Record<st
       syncPolicy: { automated: automated(env), syncOptions: ['PruneLast=true'] },
     }),
   };
+  for (const a of addons) {
+    objects[`${a.name}.yaml`] = app(a.name, SYNC_WAVES.addons, {
+      source: a.source,
+      destination: a.namespace === undefined ? { server: s.destinationServer } : { server: s.destinationServer, namespace: a.namespace },
+      syncPolicy: { automated: automated(env), syncOptions: [...a.syncOptions] },
+    }, a.apiGroups.length ? { [PROVIDES_API_GROUPS_ANNOTATION]: [...a.apiGroups].sort().join(',') } : {});
+  }
+  return objects;
+}
+
+/** The add-ons of a project: External Secrets Operator first (unless given), then the others, each name once. */
+export function resolveAddons(addons: readonly ClusterAddon[]): ClusterAddon[] {
+  const all = addons.some((a) => a.spec.name === 'external-secrets') ? [...addons] : [ClusterAddon.externalSecrets(), ...addons];
+  const seen = new Set<string>();
+  for (const a of all) {
+    if (seen.has(a.spec.name)) throw new Error(`addons: '${a.spec.name}' is given twice; expected each add-on once`);
+    if (['platform', 'workloads', 'project', 'root'].includes(a.spec.name)) throw new Error(`addons: '${a.spec.name}' is reserved for the platform's own applications; expected another name`);
+    seen.add(a.spec.name);
+  }
+  return all;
 }
 
 /**

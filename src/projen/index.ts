@@ -10,10 +10,10 @@ export { environmentProblems, variableSuffix } from './environments';
 export { PINNED_ACTIONS } from './actions';
 export type { PinnedAction } from './actions';
 export {
-  appObjects, argoCdValues, bootstrapObjects, deployBranch, DEFAULT_CLUSTER_RESOURCES, EXTERNAL_SECRETS_CHART_REPO,
-  EXTERNAL_SECRETS_NAMESPACE, SYNC_WAVES,
+  appObjects, argoCdValues, bootstrapObjects, ClusterAddon, deployBranch, DEFAULT_CLUSTER_RESOURCES, EXTERNAL_SECRETS_CHART_REPO,
+  EXTERNAL_SECRETS_NAMESPACE, PROVIDES_API_GROUPS_ANNOTATION, resolveAddons, SYNC_WAVES,
 } from './argocd';
-export type { ArgoCdSettings, ClusterResource, KubeObject } from './argocd';
+export type { ArgoCdSettings, ClusterAddonSpec, ClusterResource, HelmAddonOptions, KubeObject } from './argocd';
 export { deployWorkflow, promoteWorkflow, pullRequestWorkflow, planRoleVariable, DEPLOY_ROLE_VARIABLE, PROMOTION_TOKEN_SECRET } from './workflows';
 export type { Workflow, WorkflowJob, WorkflowStep, WorkflowSettings } from './workflows';
 export { codeOwnersLines, pullRequestTemplateLines } from './review';

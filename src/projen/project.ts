@@ -3,7 +3,7 @@ import { IConstruct } from 'constructs';
 import { FileBase, IResolver, JsonFile, TextFile, javascript, typescript } from 'projen';
 import * as YAML from 'yaml';
 import { PINNED_ACTIONS } from './actions';
-import { appObjects, argoCdValues, ArgoCdSettings, bootstrapObjects, ClusterResource, deployBranch, EXTERNAL_SECRETS_NAMESPACE } from './argocd';
+import { appObjects, argoCdValues, ArgoCdSettings, bootstrapObjects, ClusterAddon, ClusterResource, deployBranch, resolveAddons } from './argocd';
 import { environmentProblems, GitOpsEnvironment } from './environments';
 import { codeOwnersLines, ownerProblems, pullRequestTemplateLines } from './review';
 import { deployWorkflow, promoteWorkflow, pullRequestWorkflow, WorkflowSettings } from './workflows';
@@ -50,8 +50,13 @@ export interface MlopsGitOpsProjectOptions extends Omit<typescript.TypeScriptPro
   readonly argoCdNamespace?: string;
   /** Version of the Argo CD Helm chart in the bootstrap instructions. @default '8.6.0' */
   readonly argoCdChartVersion?: string;
-  /** Version of the External Secrets Operator Helm chart. @default '0.20.4' */
-  readonly externalSecretsChartVersion?: string;
+  /**
+   * What the cluster plane needs installed in each cluster (operators and their CRDs), synced in
+   * the add-ons wave. External Secrets Operator (the handoff channel) is always added, unless
+   * given here with another version (`ClusterAddon.externalSecrets({ version })`).
+   * @default [] - External Secrets Operator only
+   */
+  readonly addons?: ClusterAddon[];
   /** The cluster the applications deploy to. @default 'https://kubernetes.default.svc' (Argo CD's own) */
   readonly argoCdDestinationServer?: string;
   /**
@@ -146,6 +151,7 @@ export class MlopsGitOpsProject extends typescript.TypeScriptProject {
         : [`repositoryUrl: ${JSON.stringify(options.repositoryUrl)} is not a Git URL; expected https://..., ssh://... or git@host:org/repo.git`]),
       ...ownerProblems('codeOwners', options.codeOwners),
       ...(options.modelOwners === undefined ? [] : ownerProblems('modelOwners', options.modelOwners)),
+      ...(options.addons ?? []).flatMap((a) => (a instanceof ClusterAddon ? a.problems() : ['addons: expected ClusterAddon objects (ClusterAddon.helm(...), ...)'])),
     ];
     if (problems.length) throw new Error(`MlopsGitOpsProject: invalid options:\n  - ${problems.join('\n  - ')}`);
 
@@ -256,7 +262,7 @@ export class MlopsGitOpsProject extends typescript.TypeScriptProject {
       deployBranchPrefix: ws.deployBranchPrefix,
       namespace: options.argoCdNamespace ?? 'argocd',
       destinationServer: options.argoCdDestinationServer ?? 'https://kubernetes.default.svc',
-      externalSecretsChartVersion: options.externalSecretsChartVersion ?? '0.20.4',
+      addons: resolveAddons(options.addons ?? []),
       clusterResources: options.argoCdClusterResources ?? [],
     };
     const as = this.argoCdSettings;
@@ -288,7 +294,12 @@ export function argoCdReadmeLines(s: ArgoCdSettings, argoCdChartVersion: string)
     '| wave | application | syncs |',
     '| ---: | --- | --- |',
     '| -3 | `<platform>-<env>` (AppProject) | what the applications below may create |',
-    `| -2 | \`<platform>-<env>-external-secrets\` | External Secrets Operator ${s.externalSecretsChartVersion} (Helm), its CRDs; namespace \`${EXTERNAL_SECRETS_NAMESPACE}\` |`,
+    ...s.addons.map((a) => {
+      const src = a.spec.source as { chart?: string; path?: string; repoURL: string; targetRevision: string };
+      const what = src.chart ? `Helm chart \`${src.chart}\` ${src.targetRevision} (${src.repoURL})` : `\`${src.path}\` of ${src.repoURL} at ${src.targetRevision}`;
+      const crds = a.spec.apiGroups.length ? `; CRDs of ${a.spec.apiGroups.map((g) => `\`${g}\``).join(', ')}` : '';
+      return `| -2 | \`<platform>-<env>-${a.spec.name}\` | ${what}${a.spec.namespace ? ` in namespace \`${a.spec.namespace}\`` : ''}${crds} |`;
+    }),
     '| -1 | `<platform>-<env>-platform` | `dist/<env>/k8s/platform.yaml`: namespaces, quotas, default-deny policies, the handoff secret store |',
     '| 0 | `<platform>-<env>-workloads` | the other files of `dist/<env>/k8s` |',
     '',

@@ -1,4 +1,4 @@
-import { MlopsGitOpsProject } from 'cdk-mlops/lib/projen';
+import { ClusterAddon, MlopsGitOpsProject } from 'cdk-mlops/lib/projen';
 import { environments, PLATFORM_NAME } from './src/environments';
 
 /**
@@ -12,6 +12,10 @@ const project = new MlopsGitOpsProject({
   repositoryUrl: {{repositoryUrl}},
   codeOwners: {{codeOwners}},
   cdkMlopsVersion: {{cdkMlopsVersion}},
+  // What the cluster plane needs in each cluster, installed by Argo CD before it (argocd/README.md):
+  // the Prometheus Operator (ServiceMonitor, PrometheusRule) and the Gateway API CRDs (HTTPRoute).
+  // External Secrets Operator, the cloud-to-cluster handoff, is always installed.
+  addons: [ClusterAddon.kubePrometheusStack(), ClusterAddon.gatewayApiCrds()],
 });
 
 project.synth();

@@ -42,7 +42,7 @@ const EXPECTED_FILES = [
   '.gitignore', '.projen/deps.json', '.projen/files.json', '.projen/tasks.json', '.projenrc.ts', 'README.md',
   'argocd/README.md',
   ...['dev', 'prod', 'staging'].flatMap((e) => [
-    `argocd/${e}/apps/external-secrets.yaml`, `argocd/${e}/apps/platform.yaml`, `argocd/${e}/apps/project.yaml`, `argocd/${e}/apps/workloads.yaml`, `argocd/${e}/bootstrap.yaml`,
+    `argocd/${e}/apps/external-secrets.yaml`, `argocd/${e}/apps/gateway-api-crds.yaml`, `argocd/${e}/apps/kube-prometheus-stack.yaml`, `argocd/${e}/apps/platform.yaml`, `argocd/${e}/apps/project.yaml`, `argocd/${e}/apps/workloads.yaml`, `argocd/${e}/bootstrap.yaml`,
   ]),
   'argocd/values.yaml', 'cdk-mlops.json', 'package.json', 'pins.json', 'projenrc/tsconfig.json',
   'src/app.ts', 'src/environments.ts', 'src/main.ts', 'test/app.test.ts', 'test/tsconfig.json', 'tsconfig.json',
@@ -93,7 +93,8 @@ describe('cdk-mlops init', () => {
     expect(rc).toContain("repositoryUrl: 'https://github.com/acme/ml-platform.git',");
     expect(rc).toContain("codeOwners: ['@acme/ml-platform', '@acme/sre'],");
     expect(rc).toContain("cdkMlopsVersion: '^0.1.0',");
-    expect(rc).toContain("import { MlopsGitOpsProject } from 'cdk-mlops/lib/projen';");
+    expect(rc).toContain("import { ClusterAddon, MlopsGitOpsProject } from 'cdk-mlops/lib/projen';");
+    expect(rc).toContain('addons: [ClusterAddon.kubePrometheusStack(), ClusterAddon.gatewayApiCrds()],');
     expect(fs.readFileSync(path.join(repo, 'src', 'app.ts'), 'utf8')).toContain("export const MODELS = ['churn', 'fraud'] as const;");
     const pins = ModelPins.fromFile(path.join(repo, 'pins.json'));
     expect(pins.document).toEqual({ schemaVersion: 1, models: { churn: { dev: 1, staging: 1, prod: 1 }, fraud: { dev: 1, staging: 1, prod: 1 } } });

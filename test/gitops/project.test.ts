@@ -5,7 +5,7 @@ import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/App
 import { AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject';
 import { BASE_OPTIONS, ENVIRONMENTS, readTree, synthProject, yamlDocs } from './support';
 import { MARKDOWN_MARKER } from '../../src/diff';
-import { MlopsGitOpsProject, PINNED_ACTIONS, SYNC_WAVES } from '../../src/projen';
+import { ClusterAddon, MlopsGitOpsProject, PINNED_ACTIONS, PROVIDES_API_GROUPS_ANNOTATION, SYNC_WAVES } from '../../src/projen';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
 
@@ -300,6 +300,81 @@ describe('Argo CD bootstrap', () => {
     } finally {
       fs.rmSync(other, { recursive: true, force: true });
     }
+  });
+});
+
+describe('cluster add-ons', () => {
+  let addonDir: string;
+  beforeAll(() => {
+    ({ dir: addonDir } = synthProject({
+      addons: [
+        ClusterAddon.kubePrometheusStack(),
+        ClusterAddon.gatewayApiCrds(),
+        ClusterAddon.helm({
+          name: 'kueue', repoURL: 'https://example.com/charts', chart: 'kueue', version: '0.15.1', namespace: 'kueue-system', apiGroups: ['kueue.x-k8s.io'],
+        }),
+      ],
+    }));
+  });
+  afterAll(() => fs.rmSync(addonDir, { recursive: true, force: true }));
+  const app = (env: string, name: string) => yamlDocs(path.join(addonDir, 'argocd', env, 'apps', `${name}.yaml`))[0];
+
+  test('each add-on is an Application in the add-ons wave, valid, with the API groups it installs', () => {
+    for (const name of ['external-secrets', 'kube-prometheus-stack', 'gateway-api-crds', 'kueue']) {
+      const a = app('prod', name);
+      expect(() => new Application(a as any).validate()).not.toThrow();
+      expect(a.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe(String(SYNC_WAVES.addons));
+      expect(a.spec.syncPolicy).toEqual({ automated: { prune: false, selfHeal: true }, syncOptions: expect.arrayContaining(['ServerSideApply=true']) });
+    }
+    expect(app('dev', 'kube-prometheus-stack').metadata.annotations[PROVIDES_API_GROUPS_ANNOTATION]).toBe('monitoring.coreos.com');
+    expect(app('dev', 'gateway-api-crds').metadata.annotations[PROVIDES_API_GROUPS_ANNOTATION]).toBe('gateway.networking.k8s.io');
+    expect(app('dev', 'external-secrets').metadata.annotations[PROVIDES_API_GROUPS_ANNOTATION]).toBe('external-secrets.io,generators.external-secrets.io');
+  });
+
+  test('kube-prometheus-stack: the namespace and release PrometheusRef.kubePrometheusStack() expects, selecting every monitor and rule', () => {
+    const a = app('dev', 'kube-prometheus-stack');
+    expect(a.spec.destination.namespace).toBe('monitoring');
+    expect(a.spec.source).toMatchObject({ repoURL: 'https://prometheus-community.github.io/helm-charts', chart: 'kube-prometheus-stack', targetRevision: '77.14.0', helm: { releaseName: 'kube-prometheus-stack' } });
+    expect(a.spec.source.helm.valuesObject.prometheus.prometheusSpec).toEqual({
+      serviceMonitorSelectorNilUsesHelmValues: false, podMonitorSelectorNilUsesHelmValues: false, ruleSelectorNilUsesHelmValues: false,
+    });
+  });
+
+  test('Gateway API CRDs come from the upstream repository at a release tag, cluster-scoped only', () => {
+    const a = app('dev', 'gateway-api-crds');
+    expect(a.spec.source).toEqual({ repoURL: 'https://github.com/kubernetes-sigs/gateway-api.git', targetRevision: 'v1.3.0', path: 'config/crd/standard' });
+    expect(a.spec.destination).toEqual({ server: 'https://kubernetes.default.svc' });
+  });
+
+  test('the project admits the add-ons: their repositories, namespaces and cluster-scoped kinds', () => {
+    const [p] = yamlDocs(path.join(addonDir, 'argocd', 'staging', 'apps', 'project.yaml'));
+    expect(p.spec.sourceRepos).toEqual([
+      'https://github.com/acme/ml-platform.git', 'https://charts.external-secrets.io', 'https://example.com/charts',
+      'https://github.com/kubernetes-sigs/gateway-api.git', 'https://prometheus-community.github.io/helm-charts',
+    ]);
+    expect(p.spec.destinations.map((d: { namespace: string }) => d.namespace)).toEqual(['acme-ml-*', 'external-secrets', 'kueue-system', 'monitoring']);
+    expect(p.spec.clusterResourceWhitelist).toContainEqual({ group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration' });
+    const readme = fs.readFileSync(path.join(addonDir, 'argocd', 'README.md'), 'utf8');
+    expect(readme).toContain('| -2 | `<platform>-<env>-kube-prometheus-stack` | Helm chart `kube-prometheus-stack` 77.14.0');
+    expect(readme).toContain('| -2 | `<platform>-<env>-gateway-api-crds` | `config/crd/standard` of https://github.com/kubernetes-sigs/gateway-api.git at v1.3.0');
+  });
+
+  test('External Secrets Operator can be given another version, and is then not added twice', () => {
+    const { dir: d } = synthProject({ addons: [ClusterAddon.externalSecrets({ version: '0.19.2' })] });
+    try {
+      expect(fs.readdirSync(path.join(d, 'argocd', 'dev', 'apps')).sort()).toEqual(['external-secrets.yaml', 'platform.yaml', 'project.yaml', 'workloads.yaml']);
+      expect(yamlDocs(path.join(d, 'argocd', 'dev', 'apps', 'external-secrets.yaml'))[0].spec.source.targetRevision).toBe('0.19.2');
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  test('bad add-ons are refused: a range instead of a version, a reserved or repeated name, a plain-http repository', () => {
+    const helm = (over: Partial<Parameters<typeof ClusterAddon.helm>[0]>) => ClusterAddon.helm({ name: 'x', repoURL: 'https://e.com', chart: 'x', version: '1.0.0', namespace: 'x', ...over });
+    expect(() => synthProject({ addons: [helm({ version: '^1.0.0' }), helm({ name: 'y', repoURL: 'http://e.com' })] })).toThrow(
+      'addons.x.version: "^1.0.0" is not an exact version; expected e.g. 1.2.3 (a range would change what is installed without a commit)\n  - addons.y.repoURL: "http://e.com" is not an https:// URL');
+    expect(() => synthProject({ addons: [helm({}), helm({})] })).toThrow("addons: 'x' is given twice");
+    expect(() => synthProject({ addons: [helm({ name: 'workloads' })] })).toThrow("addons: 'workloads' is reserved");
   });
 });
 

@@ -226,10 +226,10 @@ function writeFile(file: string, content: string): void {
  */
 export function writeRepository(dir: string, o: InitOptions): string[] {
   // Loaded here: projen is an optional peer dependency, needed by init only.
-  let projenModule: typeof import('../../projen/project');
+  let projenModule: typeof import('../../projen');
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    projenModule = require('../../projen/project') as typeof import('../../projen/project');
+    projenModule = require('../../projen') as typeof import('../../projen');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && /'projen'/.test((e as Error).message)) {
       throw new InputError('cdk-mlops init', "needs projen (an optional peer dependency of cdk-mlops): run it as 'npx -p projen -p cdk-mlops cdk-mlops init <dir>'");
@@ -250,6 +250,8 @@ export function writeRepository(dir: string, o: InitOptions): string[] {
       repositoryUrl: o.repositoryUrl,
       codeOwners: o.codeOwners,
       cdkMlopsVersion: o.cdkMlopsVersion,
+      // the same add-ons as templates/gitops/.projenrc.ts
+      addons: [projenModule.ClusterAddon.kubePrometheusStack(), projenModule.ClusterAddon.gatewayApiCrds()],
     });
     project.synth();
   } finally {

@@ -1,5 +1,8 @@
 import * as path from 'node:path';
-import { Cluster, MlApp, MlAppProps, MlPlatform, ModelPins, ModelRegistry, Network, StateBackend } from 'cdk-mlops';
+import {
+  Cluster, DriftMonitor, EndpointScaling, GatewayRef, MlApp, MlAppProps, MlPlatform, ModelEndpoint, ModelPins, ModelRegistry,
+  Network, StateBackend, TrainingData, TrainingPipeline,
+} from 'cdk-mlops';
 import { environments, PLATFORM_NAME, PlatformEnvironment } from './environments';
 
 /**
@@ -8,8 +11,15 @@ import { environments, PLATFORM_NAME, PlatformEnvironment } from './environments
  */
 export const PINS_FILE = path.join(__dirname, '..', 'pins.json');
 
-/** The models of the platform: each is pinned per environment in pins.json. */
+/** The models of the platform: each is trained, served and monitored, and pinned per environment in pins.json. */
 export const MODELS = {{models}};
+
+/**
+ * The Gateway (Gateway API) the endpoints are exposed through. Install a Gateway API
+ * implementation in each cluster and create this Gateway with a listener that admits routes
+ * from the `<platform>-serving` namespace (see README.md).
+ */
+export const GATEWAY = GatewayRef.fromAttributes({ name: 'ml', namespace: 'gateway' });
 
 /** The platform of one environment. */
 export function createPlatform(app: MlApp, env: PlatformEnvironment, pins: ModelPins): MlPlatform {
@@ -25,11 +35,26 @@ export function createPlatform(app: MlApp, env: PlatformEnvironment, pins: Model
     tags: { 'cost-center': PLATFORM_NAME },
   });
 
+  // Each environment's registry is a prefix of its artefact bucket.
   const registry = new ModelRegistry(platform, 'registry');
   for (const name of MODELS) {
     const model = registry.model(name);
-    // The version this environment serves: pins.json, reviewed in pull requests.
-    model.version(pins.version(name, env.name));
+    // Trains from s3://<artefact bucket>/datasets/<model>/train.csv (label column 'target'),
+    // once per configuration change; the quality gate keeps a worse model from being registered.
+    const training = new TrainingPipeline(platform, `${name}-train`, {
+      model,
+      data: TrainingData.fromPlatformBucket(`datasets/${name}/train.csv`),
+      target: 'target',
+      trainer: 'logistic-regression',
+    });
+    // Serves the version pinned for this environment in pins.json.
+    const endpoint = new ModelEndpoint(platform, name, {
+      model: model.version(pins.version(name, env.name)),
+      gateway: GATEWAY,
+      scaling: EndpointScaling.cpu({ minReplicas: 2, maxReplicas: 10 }),
+    });
+    // Compares live inputs with the training data every hour; retrains on drift.
+    new DriftMonitor(platform, `${name}-drift`, { endpoint, retrain: training });
   }
   return platform;
 }

@@ -109,6 +109,26 @@ describe('policy', () => {
     expect(suppressed).toEqual([...(REVIEWED_SUPPRESSIONS[env] ?? [])].sort());
   });
 
+  /** API groups every Kubernetes cluster serves; any other group needs an add-on that installs its CRDs. */
+  const BUILT_IN_GROUPS = new Set(['', 'admissionregistration.k8s.io', 'apps', 'autoscaling', 'batch', 'coordination.k8s.io', 'discovery.k8s.io',
+    'networking.k8s.io', 'node.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'scheduling.k8s.io', 'storage.k8s.io']);
+
+  test.each(environments.map((e) => e.name))('%s: every API group of dist/<env>/k8s is built in or installed by an add-on', (env) => {
+    const appsDir = path.join(ROOT, 'argocd', env, 'apps');
+    const provided = new Set(fs.readdirSync(appsDir).flatMap((f) => {
+      const app = YAML.parse(fs.readFileSync(path.join(appsDir, f), 'utf8')) as { metadata: { annotations?: Record<string, string> } };
+      return (app.metadata.annotations?.['cdk-mlops.io/provides-api-groups'] ?? '').split(',').filter(Boolean);
+    }));
+    const missing = new Set<string>();
+    for (const objects of Object.values(result(env).kubernetes)) {
+      for (const o of objects) {
+        const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+        if (!BUILT_IN_GROUPS.has(group) && !provided.has(group)) missing.add(`${o.kind} (${o.apiVersion}): no add-on installs '${group}'; add one to addons in .projenrc.ts`);
+      }
+    }
+    expect([...missing].sort()).toEqual([]);
+  });
+
   test.each(environments.map((e) => e.name))('%s: Argo CD may apply every object of dist/<env>/k8s', (env) => {
     const project = YAML.parse(fs.readFileSync(path.join(ROOT, 'argocd', env, 'apps', 'project.yaml'), 'utf8')) as {
       spec: { destinations: { namespace: string }[]; clusterResourceWhitelist: { group: string; kind: string }[] };
