@@ -53,9 +53,10 @@ export class HttpFeatureSource implements OnlineFeatureSource {
       // The feature server refused the entity keys we passed on: the client's values.
       let detail = text;
       try {
-        detail = String((JSON.parse(text) as { error?: unknown; detail?: unknown }).error ?? (JSON.parse(text) as { detail?: unknown }).detail ?? text);
+        const parsed = JSON.parse(text) as { error?: unknown; detail?: unknown };
+        detail = String(parsed.error ?? parsed.detail ?? text);
       } catch {
-        // not JSON
+        // not JSON: the body as it is
       }
       throw new InputError('entity keys', `the feature server refused them: ${detail}`);
     }
