@@ -1,9 +1,10 @@
 # The one cdk-mlops runtime image: `cdk-mlops train|serve|monitor|features|registry ...`.
 # Multi-stage: the build stage compiles TypeScript with the dev toolchain; the runtime stage
 # holds production dependencies only and runs as an unprivileged user. Base images are pinned
-# to an exact Node.js release; pin them by digest in your registry mirror for production.
+# to an exact Node.js LTS release (22; the package needs >= 20.19); pin them by digest in your
+# registry mirror for production. Build: docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD) .
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:22.20.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
@@ -21,6 +22,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/lib ./lib
 COPY bin ./bin
+# Lineage: `cdk-mlops train` records the code commit of the image it ran in.
+ARG GIT_COMMIT=unknown
+ENV GIT_COMMIT=${GIT_COMMIT}
 # Non-root, numeric (Pod Security "restricted" can verify runAsNonRoot), no home writes needed.
 USER 10001:10001
 ENV TMPDIR=/tmp

@@ -102,8 +102,8 @@ if (variant === 'example') {
   const tags = { 'cdk-mlops:platform': 'acme-ml', 'cdk-mlops:environment': 'dev', 'cdk-mlops:managed-by': 'cdk-mlops' };
   new aws.AwsProvider(stack, 'aws', { region: 'eu-west-1', allowedAccountIds: ['123456789012'], defaultTags: [{ tags }] });
   const key = new PlatformKey(stack, 'platform-key', { alias: 'acme-ml-dev', description: 'k', account: '123456789012', region: 'eu-west-1' });
-  const net = new PlatformNetwork(stack, 'network', { network: Network.create(), namePrefix: 'acme-ml-dev', clusterName: 'acme-ml-dev' });
-  const cl = new PlatformCluster(stack, 'cluster', { cluster: Cluster.create(), clusterName: 'acme-ml-dev', kubernetesVersion: '1.33', subnetIds: net.privateSubnetIds, kmsKeyArn: key.arn, namePrefix: 'acme-ml-dev', account: '123456789012', region: 'eu-west-1' });
+  const net = new PlatformNetwork(stack, 'network', { network: Network.create(), namePrefix: 'acme-ml-dev', clusterName: 'acme-ml-dev', kmsKeyArn: key.arn, region: 'eu-west-1' });
+  const cl = new PlatformCluster(stack, 'cluster', { cluster: Cluster.create(), clusterName: 'acme-ml-dev', kubernetesVersion: '1.33', subnetIds: net.privateSubnetIds, kmsKeyArn: key.arn, namePrefix: 'acme-ml-dev', account: '123456789012', region: 'eu-west-1', tags });
   new SecureBucket(stack, 'artifacts', { bucketName: 'acme-ml-dev-artifacts-12345678', kmsKeyArn: key.arn });
   const handoff = new CloudHandoff(stack, 'handoff', { prefix: '/cdk-mlops/acme-ml/dev', kmsKeyArn: key.arn, account: '123456789012', region: 'eu-west-1' });
   handoff.publish('cluster/endpoint', cl.endpoint, { description: 'e' });

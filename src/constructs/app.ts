@@ -191,8 +191,15 @@ export function synthesisFiles(r: PlatformSynthesis): Record<string, string> {
 }
 
 /**
+ * Files and folders Terraform keeps beside the configuration it applies: a re-synthesis keeps
+ * them (the default local state lives in `terraform/terraform.tfstate`).
+ */
+const TERRAFORM_WORKING_FILES = [/^terraform\.tfstate(\.\d+)?(\.backup)?$/, /^\.terraform$/, /^\.terraform\.lock\.hcl$/, /^\.terraform\.tfstate\.lock\.info$/];
+
+/**
  * Writes one environment atomically: into a sibling temporary folder first, then swapped in,
- * so a failure never leaves a half-written environment.
+ * so a failure never leaves a half-written environment. Terraform's own working files in
+ * `terraform/` (state, lock file, `.terraform/`) are carried over, never deleted.
  */
 export function writeSynthesis(outdir: string, r: PlatformSynthesis): string {
   const target = path.join(outdir, r.environment);
@@ -202,6 +209,15 @@ export function writeSynthesis(outdir: string, r: PlatformSynthesis): string {
     const file = path.join(staging, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, content);
+  }
+  const oldTf = path.join(target, 'terraform');
+  if (fs.existsSync(oldTf)) {
+    for (const name of fs.readdirSync(oldTf)) {
+      if (TERRAFORM_WORKING_FILES.some((re) => re.test(name))) {
+        fs.mkdirSync(path.join(staging, 'terraform'), { recursive: true });
+        fs.cpSync(path.join(oldTf, name), path.join(staging, 'terraform', name), { recursive: true, preserveTimestamps: true });
+      }
+    }
   }
   const old = path.join(outdir, `.${r.environment}.old-${process.pid}`);
   if (fs.existsSync(target)) fs.renameSync(target, old);

@@ -10,7 +10,7 @@ import { WorkloadRole } from './cloud/workload-identity';
 import { ApiObject, Chart, JsonPatch, k8s } from './cluster/k8s';
 import { ContainerDefaults, NamespaceQuota, PlatformNamespace } from './cluster/namespace';
 import { DNS_1123_LABEL, PropValidator } from './errors';
-import { PolicySuppression } from './policy/rules';
+import { POLICY_RULES, PolicySuppression } from './policy/rules';
 import { RuntimeImage } from './runtime-image';
 import { compareStrings } from '../util/compare';
 
@@ -80,8 +80,8 @@ export interface MlPlatformProps {
   /** AWS account id, 12 digits. Used for deterministic names and ARNs. */
   readonly account: string;
   /**
-   * Kubernetes minor version of the cluster.
-   * @default '1.33'
+   * Kubernetes minor version of the cluster (1.33 to 1.35).
+   * @default '1.34'
    */
   readonly kubernetesVersion?: string;
   /** @default Network.create() - a new VPC across 3 zones */
@@ -99,10 +99,13 @@ export interface MlPlatformProps {
   /** @default StateBackend.local() */
   readonly stateBackend?: StateBackend;
   /**
-   * ResourceQuota of each platform namespace.
-   * @default - see NamespaceQuota
+   * ResourceQuota of each platform namespace, by part. Parts not listed get the defaults of
+   * NamespaceQuota, except `training`, whose default is sized for GPU jobs that Kueue admits
+   * (requests 512 CPU / 4Ti memory, limits 1024 CPU / 8Ti, 500 pods): Kueue's ClusterQueues are
+   * the real budget there, and the namespace quota must not reject pods Kueue has admitted.
+   * @default - see above
    */
-  readonly namespaceQuota?: NamespaceQuota;
+  readonly namespaceQuotas?: { readonly [part in PlatformPart]?: NamespaceQuota };
   /**
    * Per-container requests and limits a namespace's LimitRange applies when a container sets none.
    * @default - see ContainerDefaults
@@ -154,6 +157,11 @@ export interface InventoryEntry {
 }
 
 const PLATFORM_SYMBOL = Symbol.for('cdk-mlops.MlPlatform');
+
+/** Default quota of the training namespace: room for what Kueue admits (see `namespaceQuotas`). */
+export const TRAINING_NAMESPACE_QUOTA: NamespaceQuota = {
+  requestsCpu: '512', requestsMemory: '4Ti', limitsCpu: '1024', limitsMemory: '8Ti', pods: 500,
+};
 const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 
 /**
@@ -303,7 +311,7 @@ export class MlPlatform extends Construct {
       account: props.account,
       region: props.region,
     });
-    this.network = new PlatformNetwork(this.cloudStack, 'network', { network, namePrefix: this.namePrefix, clusterName });
+    this.network = new PlatformNetwork(this.cloudStack, 'network', { network, namePrefix: this.namePrefix, clusterName, kmsKeyArn: this.key.arn, region: props.region });
     this.cluster = new PlatformCluster(this.cloudStack, 'cluster', {
       cluster,
       clusterName,
@@ -313,6 +321,7 @@ export class MlPlatform extends Construct {
       namePrefix: this.namePrefix,
       account: props.account,
       region: props.region,
+      tags: this.tags,
     });
     this.artifactBucket = new SecureBucket(this.cloudStack, 'artifacts', {
       bucketName: this.resourceName(63, 'artifacts', shortHash(`${props.account}/${props.region}`)),
@@ -335,7 +344,7 @@ export class MlPlatform extends Construct {
         name: `${props.platformName}-${part}`,
         labels: { ...this.labels, 'cdk-mlops.io/part': part },
         kubernetesVersion,
-        quota: props.namespaceQuota,
+        quota: props.namespaceQuotas?.[part] ?? (part === PlatformPart.TRAINING ? TRAINING_NAMESPACE_QUOTA : undefined),
         containerDefaults: props.containerDefaults,
       }));
     }
@@ -364,7 +373,9 @@ export class MlPlatform extends Construct {
   public chart(name: string): Chart {
     let c = this.charts.get(name);
     if (!c) {
-      if (!DNS_1123_LABEL.test(name)) throw new Error(`chart name '${name}' must be a DNS-1123 label`);
+      const v = new PropValidator(this);
+      v.check(DNS_1123_LABEL.test(name), 'chart', name, 'must be a DNS-1123 label (it names dist/<env>/k8s/<chart>.yaml)');
+      v.throwIfAny();
       c = new Chart(this, `k8s-${name}`, { labels: this.labels, disableResourceNameHashes: true });
       this.charts.set(name, c);
     }
@@ -417,12 +428,12 @@ export class MlPlatform extends Construct {
    * name within the namespace (DNS-1123).
    */
   public addWorkload(owner: IConstruct, name: string, options: AddWorkloadOptions): Workload {
-    if (!DNS_1123_LABEL.test(name) || name.length > 40) {
-      throw new Error(`workload name '${name}' must be a DNS-1123 label of at most 40 characters`);
-    }
     const namespace = this.namespace(options.part);
     const key = `${namespace}/${name}`;
-    if (this.workloads.has(key)) throw new Error(`workload '${key}' is defined twice`);
+    const v = new PropValidator(owner);
+    v.check(DNS_1123_LABEL.test(name) && name.length <= 40, 'workload name', name, 'must be a DNS-1123 label of at most 40 characters');
+    v.check(!this.workloads.has(key), 'workload name', name, `must be unique in namespace '${namespace}' (a workload of that name already exists)`);
+    v.throwIfAny();
     const scope = this.clusterScope(owner, options.chart.node.id.replace(/^k8s-/, ''));
     const selector = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': `${this.platformName}-${name}` };
     const automountToken = options.automountToken ?? false;
@@ -530,9 +541,11 @@ export class MlPlatform extends Construct {
    * Kubernetes object (`Kind/namespace/name`) the finding names; `*` for every target.
    */
   public suppressPolicy(ruleId: string, target: string, reason: string): void {
-    if (!reason || reason.trim().length < 10) {
-      throw new Error(`suppressing policy '${ruleId}' on '${target}' needs a reason of at least 10 characters, got '${reason ?? ''}'`);
-    }
+    const v = new PropValidator(this);
+    v.check(ruleId in POLICY_RULES, 'suppressPolicy.ruleId', ruleId, `must be a policy rule id: ${Object.keys(POLICY_RULES).join(', ')}`);
+    v.check(typeof target === 'string' && target.length > 0, 'suppressPolicy.target', target, "must name the finding's target ('aws_s3_bucket.x', 'Kind/namespace/name') or '*'");
+    v.check(typeof reason === 'string' && reason.trim().length >= 10, 'suppressPolicy.reason', reason ?? '', `needs a reason of at least 10 characters (suppressing '${ruleId}' on '${target}')`);
+    v.throwIfAny();
     this._suppressions.push({ ruleId, target, reason: reason.trim() });
   }
 }

@@ -31,10 +31,20 @@ describe('cdk-mlops synth', () => {
     fs.writeFileSync(path.join(dir, 'cdk-mlops.json'), JSON.stringify({ app: path.join(REPO_ROOT, 'examples', 'basic-platform.ts') }));
     fs.mkdirSync(path.join(dir, 'dist', 'dev'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'dist', 'dev', 'stale.txt'), 'old');
+    // Terraform's working files beside the configuration survive a re-synthesis.
+    fs.mkdirSync(path.join(dir, 'dist', 'dev', 'terraform', '.terraform', 'providers'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'dist', 'dev', 'terraform', 'terraform.tfstate'), '{"version":4,"serial":7}');
+    fs.writeFileSync(path.join(dir, 'dist', 'dev', 'terraform', '.terraform.lock.hcl'), '# lock');
+    fs.writeFileSync(path.join(dir, 'dist', 'dev', 'terraform', 'old.tf.json'), '{}');
     const r = cli(['synth', '--quiet'], dir);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('');
     expect(fs.existsSync(path.join(dir, 'dist', 'dev', 'stale.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'dist', 'dev', 'terraform', 'old.tf.json'))).toBe(false);
+    expect(fs.readFileSync(path.join(dir, 'dist', 'dev', 'terraform', 'terraform.tfstate'), 'utf8')).toBe('{"version":4,"serial":7}');
+    expect(fs.readFileSync(path.join(dir, 'dist', 'dev', 'terraform', '.terraform.lock.hcl'), 'utf8')).toBe('# lock');
+    expect(fs.existsSync(path.join(dir, 'dist', 'dev', 'terraform', '.terraform', 'providers'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'dist', 'dev', 'terraform', 'cdk.tf.json'))).toBe(true);
     expect(fs.readdirSync(path.join(dir, 'dist')).sort()).toEqual(['dev', 'prod']);
   });
 

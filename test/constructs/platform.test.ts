@@ -9,6 +9,10 @@ import {
 import { PlatformPart } from '../../src/constructs/platform';
 import { kubeObjects, newPlatform, synth, tfResources } from '../support/platform';
 
+function newSynth(props: Parameters<typeof newPlatform>[0] = {}) {
+  return synth(newPlatform(props).platform);
+}
+
 function tfString(props: Parameters<typeof newPlatform>[0] = {}): string {
   return JSON.stringify(synth(newPlatform(props).platform).terraform);
 }
@@ -44,7 +48,7 @@ describe('MlPlatform: cloud plane defaults', () => {
   test('EKS: private endpoint, KMS-encrypted secrets, all control-plane logs, API auth mode', () => {
     expect(tf).toHaveResourceWithProperties(EksCluster, {
       name: 'acme-ml-dev',
-      version: '1.33',
+      version: '1.34',
       vpc_config: expect.objectContaining({ endpoint_private_access: true, endpoint_public_access: false }),
       encryption_config: expect.objectContaining({ resources: ['secrets'] }),
       enabled_cluster_log_types: ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'],
@@ -79,6 +83,36 @@ describe('MlPlatform: cloud plane defaults', () => {
     expect(tf).toHaveResource(S3BucketPolicy);
     const lifecycle = Object.values(tfResources(s, 'aws_s3_bucket_lifecycle_configuration'))[0];
     expect(JSON.stringify(lifecycle)).toContain('"noncurrent_days":90');
+  });
+
+  test('VPC flow logs (all traffic, KMS-encrypted group) and an S3 gateway endpoint on the private route tables', () => {
+    const flow = Object.values(tfResources(s, 'aws_flow_log'));
+    expect(flow).toEqual([expect.objectContaining({ traffic_type: 'ALL', log_destination_type: 'cloud-watch-logs' })]);
+    const group = Object.values(tfResources(s, 'aws_cloudwatch_log_group')).find((g) => String(g.name).endsWith('/vpc-flow-logs'));
+    expect(String(group?.kms_key_id)).toContain('aws_kms_key.');
+    const endpoint = Object.values(tfResources(s, 'aws_vpc_endpoint'))[0];
+    expect(endpoint).toMatchObject({ service_name: 'com.amazonaws.eu-west-1.s3', vpc_endpoint_type: 'Gateway' });
+    expect(endpoint.route_table_ids).toHaveLength(3);
+    expect(Object.keys(tfResources(newSynth({ network: Network.create({ flowLogRetentionDays: 0 }) }), 'aws_flow_log'))).toHaveLength(0);
+  });
+
+  test('the EKS cluster role may use the platform key for secrets, and nothing else', () => {
+    const kms = Object.values(tfResources(s, 'aws_iam_role_policy')).find((p) => p.name === 'secrets-encryption')!;
+    const doc = JSON.parse(String(kms.policy));
+    expect(doc.Statement).toEqual([{ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ListGrants', 'kms:DescribeKey'], Resource: expect.stringMatching(/^\$\{aws_kms_key\./) }]);
+  });
+
+  test('node instances, volumes and interfaces carry the platform tags (default_tags do not reach them)', () => {
+    const lt = Object.values(tfResources(s, 'aws_launch_template'))[0];
+    expect((lt.tag_specifications as { resource_type: string; tags: Record<string, string> }[]).map((t) => [t.resource_type, t.tags['cdk-mlops:platform']]))
+      .toEqual([['instance', 'acme-ml'], ['volume', 'acme-ml'], ['network-interface', 'acme-ml']]);
+  });
+
+  test('the creator is cluster admin only while no admin roles are listed', () => {
+    const admin = (props: Parameters<typeof newPlatform>[0]) => (Object.values(tfResources(newSynth(props), 'aws_eks_cluster'))[0].access_config as { bootstrap_cluster_creator_admin_permissions: boolean }).bootstrap_cluster_creator_admin_permissions;
+    expect(admin({})).toBe(true);
+    expect(admin({ cluster: Cluster.create({ adminRoleArns: ['arn:aws:iam::123456789012:role/admins'] }) })).toBe(false);
+    expect(admin({ cluster: Cluster.create({ adminRoleArns: ['arn:aws:iam::123456789012:role/admins'], bootstrapCreatorAdmin: true }) })).toBe(true);
   });
 
   test('local state backend with a relative path; no absolute path anywhere', () => {
@@ -134,7 +168,9 @@ describe('MlPlatform: workloads, handoff secrets, overrides, suppressions', () =
     expect(trust.Statement[0].Condition.ArnEquals['aws:SourceArn']).toBe('arn:aws:eks:eu-west-1:123456789012:cluster/acme-ml-dev');
     const assoc = Object.values(tfResources(s, 'aws_eks_pod_identity_association'));
     expect(assoc).toEqual([expect.objectContaining({ namespace: 'acme-ml-training', service_account: 'trainer' })]);
-    const policy = JSON.parse(String(Object.values(tfResources(s, 'aws_iam_role_policy'))[0].policy));
+    const policies = Object.values(tfResources(s, 'aws_iam_role_policy')).filter((p) => String(p.role).includes('trainer-role'));
+    expect(policies).toHaveLength(1);
+    const policy = JSON.parse(String(policies[0].policy));
     expect(policy.Statement).toEqual([{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: `arn:aws:s3:::${platform.artifactBucket.bucketName}/models/x/*` }]);
     expect(s.inventory.workloads).toEqual([{ name: 'trainer', namespace: 'acme-ml-training', roleArn: 'arn:aws:iam::123456789012:role/acme-ml-dev-training-trainer', serviceAccount: 'trainer' }]);
   });
@@ -147,7 +183,8 @@ describe('MlPlatform: workloads, handoff secrets, overrides, suppressions', () =
     expect(es.spec.data).toEqual([{ secretKey: 'cluster-endpoint', remoteRef: { key: '/cdk-mlops/acme-ml/dev/cluster/endpoint' } }]);
     const store = kubeObjects(s).find((o) => o.kind === 'ClusterSecretStore');
     expect(store).toBeDefined();
-    const esoPolicy = Object.values(tfResources(s, 'aws_iam_role_policy')).map((p) => JSON.parse(String(p.policy)));
+    const esoPolicy = Object.values(tfResources(s, 'aws_iam_role_policy')).filter((p) => String(p.role).includes('external-secrets-role')).map((p) => JSON.parse(String(p.policy)));
+    expect(esoPolicy).toHaveLength(1);
     expect(esoPolicy[0].Statement[0].Resource).toBe('arn:aws:ssm:eu-west-1:123456789012:parameter/cdk-mlops/acme-ml/dev/*');
     expect(() => platform.handoffSecret('serving', 'x', 'y', ['nope'])).toThrow("handoff key 'nope' was never published; known: cluster/certificate-authority, cluster/endpoint");
   });
@@ -177,6 +214,7 @@ describe('MlPlatform: workloads, handoff secrets, overrides, suppressions', () =
       { rule: 'TF-KMS-ROTATION', target: expect.stringMatching(/^aws_kms_key\./), reason: 'key material is rotated by our HSM process instead' },
     ]);
     expect(() => other.suppressPolicy('TF-KMS-ROTATION', '*', 'meh')).toThrow('needs a reason of at least 10 characters');
+    expect(() => other.suppressPolicy('TF-KMS-ROTATON', '*', 'a typo in the rule id')).toThrow("'suppressPolicy.ruleId' (\"TF-KMS-ROTATON\") must be a policy rule id: TF-S3-ENCRYPTION");
   });
 });
 
@@ -237,7 +275,7 @@ describe('MlPlatform: validation', () => {
   test('several problems are reported together', () => {
     const e = errorOf({ platformName: 'Acme', region: 'europe', account: '12', kubernetesVersion: '1.20' });
     expect(e.problems.map((p) => p.prop)).toEqual(['platformName', 'region', 'account', 'kubernetesVersion']);
-    expect(e.message).toContain("'kubernetesVersion' (\"1.20\") must be a supported Kubernetes minor version: 1.31, 1.32, 1.33, 1.34");
+    expect(e.message).toContain("'kubernetesVersion' (\"1.20\") must be a supported Kubernetes minor version: 1.33, 1.34, 1.35");
     expect(e.constructPath).toBe('dev');
   });
 
@@ -251,7 +289,9 @@ describe('MlPlatform: validation', () => {
     [{ network: Network.create({ availabilityZones: 3, natGateways: 2 }) }, 'network.natGateways', 'must be 1 (shared) or 3 (one per zone)'],
     [{ network: Network.fromExisting({ vpcId: 'vpc-1', privateSubnetIds: ['subnet-0123456789abcdef0'] }) }, 'network.vpcId', "must be a VPC id like 'vpc-0123456789abcdef0'"],
     [{ network: Network.fromExisting({ vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: ['subnet-0123456789abcdef0'] }) }, 'network.privateSubnetIds', 'must list at least 2 subnets'],
-    [{ cluster: Cluster.create({ publicAccessCidrs: ['0.0.0.0/0'] }) }, 'cluster.publicAccessCidrs[0]', 'must not open the API to the whole internet'],
+    [{ cluster: Cluster.create({ publicAccessCidrs: ['0.0.0.0/0'] }) }, 'cluster.publicAccessCidrs[0]', 'must be /8 or narrower'],
+    [{ cluster: Cluster.create({ publicAccessCidrs: ['0.0.0.0/1'] }) }, 'cluster.publicAccessCidrs[0]', 'must be /8 or narrower'],
+    [{ network: Network.create({ flowLogRetentionDays: 2 }) }, 'network.flowLogRetentionDays', "must be 0 (off) or one of CloudWatch's retention values"],
     [{ cluster: Cluster.create({ systemNodes: { minSize: 3, maxSize: 2 } }) }, 'cluster.systemNodes.maxSize', "must be an integer not below 'minSize' (3)"],
     [{ cluster: Cluster.create({ systemNodes: { instanceTypes: ['large'] } }) }, 'cluster.systemNodes.instanceTypes[0]', 'must be an EC2 instance type'],
     [{ cluster: Cluster.create({ logRetentionDays: 10 }) }, 'cluster.logRetentionDays', "must be one of CloudWatch's retention values"],
@@ -267,6 +307,24 @@ describe('MlPlatform: validation', () => {
     expect(p).toBeDefined();
     expect(p!.expected).toContain(expected);
     expect(e.message).toContain(`'${prop}' (`);
+  });
+
+  test('bad chart and workload names, and duplicate workloads, get the one error type', () => {
+    const { platform } = newPlatform();
+    expect(() => platform.chart('Bad_Chart')).toThrow(MlopsValidationError);
+    expect(() => platform.chart('Bad_Chart')).toThrow("'chart' (\"Bad_Chart\") must be a DNS-1123 label");
+    platform.addWorkload(platform, 'job', { part: PlatformPart.TRAINING, chart: platform.chart('training') });
+    expect(() => platform.addWorkload(platform, 'job', { part: PlatformPart.TRAINING, chart: platform.chart('training') }))
+      .toThrow("'workload name' (\"job\") must be unique in namespace 'acme-ml-training'");
+  });
+
+  test('the training namespace gets a quota sized for Kueue-admitted GPU jobs; others the defaults; both overridable', () => {
+    const quota = (s: ReturnType<typeof synth>, ns: string) => (kubeObjects(s).find((o) => o.kind === 'ResourceQuota' && o.metadata.namespace === ns) as unknown as { spec: { hard: Record<string, unknown> } }).spec.hard;
+    const s = newSynth();
+    expect(quota(s, 'acme-ml-training')).toMatchObject({ 'requests.cpu': '512', 'requests.memory': '4Ti', 'pods': 500 });
+    expect(quota(s, 'acme-ml-serving')).toMatchObject({ 'requests.cpu': '16', 'requests.memory': '64Gi', 'pods': 100 });
+    const custom = newSynth({ namespaceQuotas: { serving: { requestsCpu: '64', pods: 300 } } });
+    expect(quota(custom, 'acme-ml-serving')).toMatchObject({ 'requests.cpu': '64', 'pods': 300 });
   });
 
   test('two platforms for one environment are refused', () => {

@@ -39,6 +39,7 @@ export { RouteTableAssociation } from '@cdktf/provider-aws/lib/route-table-assoc
 export { DefaultSecurityGroup } from '@cdktf/provider-aws/lib/default-security-group';
 export { FlowLog } from '@cdktf/provider-aws/lib/flow-log';
 export { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+export { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint';
 
 // keys, logs, parameters
 export { KmsKey } from '@cdktf/provider-aws/lib/kms-key';

@@ -1,15 +1,18 @@
 import { Construct } from 'constructs';
 import {
   CloudwatchLogGroup, DataAwsEksCluster, EksAccessEntry, EksAccessPolicyAssociation, EksAddon, EksCluster,
-  EksNodeGroup, IamRole, IamRolePolicyAttachment, LaunchTemplate, Token,
+  EksNodeGroup, IamRole, IamRolePolicy, IamRolePolicyAttachment, LaunchTemplate, Token,
 } from './cdktf';
 import { parseCidr } from './cidr';
 import { PropValidator } from '../errors';
 
-/** Kubernetes minor versions this release supports (EKS standard support), newest last. */
-export const SUPPORTED_KUBERNETES_VERSIONS = ['1.31', '1.32', '1.33', '1.34'] as const;
-/** The version cdk8s-plus-33 targets, used unless a platform says otherwise. */
-export const DEFAULT_KUBERNETES_VERSION = '1.33';
+/**
+ * Kubernetes minor versions this release accepts for the cluster, newest last. The manifests
+ * are written against the 1.33 API (cdk8s-plus-33), which 1.34 and 1.35 still serve.
+ */
+export const SUPPORTED_KUBERNETES_VERSIONS = ['1.33', '1.34', '1.35'] as const;
+/** The default cluster version: the oldest in EKS standard support in late 2026. */
+export const DEFAULT_KUBERNETES_VERSION = '1.34';
 
 /** The system node group every created cluster has (platform services, not GPU work). */
 export interface SystemNodeGroupOptions {
@@ -52,6 +55,11 @@ export interface CreateClusterOptions {
    * @default [] - only the identity that creates the cluster is admin
    */
   readonly adminRoleArns?: string[];
+  /**
+   * Make the identity that creates the cluster (your CI role) a permanent cluster admin.
+   * @default - true when `adminRoleArns` is empty (someone must be able to reach the cluster), else false
+   */
+  readonly bootstrapCreatorAdmin?: boolean;
 }
 
 /** Options to use an existing EKS cluster. */
@@ -91,7 +99,7 @@ export function validateCluster(v: PropValidator, cluster: Cluster): void {
   (o.publicAccessCidrs ?? []).forEach((c, i) => {
     const p = parseCidr(c);
     if (typeof p === 'string') v.fail(`cluster.publicAccessCidrs[${i}]`, c, p);
-    else v.check(p.prefix > 0, `cluster.publicAccessCidrs[${i}]`, c, 'must not open the API to the whole internet (0.0.0.0/0); list the networks that need it');
+    else v.check(p.prefix >= 8, `cluster.publicAccessCidrs[${i}]`, c, 'must be /8 or narrower: do not open the API to the internet; list the networks that need it');
   });
   const n = o.systemNodes ?? {};
   const min = n.minSize ?? 2;
@@ -118,6 +126,8 @@ export interface PlatformClusterProps {
   readonly namePrefix: string;
   readonly account: string;
   readonly region: string;
+  /** Tags for what node instances create (volumes, network interfaces). */
+  readonly tags: Record<string, string>;
 }
 
 /**
@@ -165,6 +175,15 @@ export class PlatformCluster extends Construct {
       role: clusterRole.name,
       policyArn: 'arn:aws:iam::aws:policy/AmazonEKSClusterPolicy',
     });
+    // Envelope encryption of Secrets: the control plane uses the platform key, and only it.
+    new IamRolePolicy(this, 'cluster-kms', {
+      name: 'secrets-encryption',
+      role: clusterRole.name,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ListGrants', 'kms:DescribeKey'], Resource: props.kmsKeyArn }],
+      }),
+    });
     const logs = new CloudwatchLogGroup(this, 'control-plane-logs', {
       name: `/aws/eks/${props.clusterName}/cluster`,
       retentionInDays: o.logRetentionDays ?? 90,
@@ -182,7 +201,7 @@ export class PlatformCluster extends Construct {
       },
       encryptionConfig: { resources: ['secrets'], provider: { keyArn: props.kmsKeyArn } },
       enabledClusterLogTypes: ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'],
-      accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: true },
+      accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: o.bootstrapCreatorAdmin ?? (o.adminRoleArns ?? []).length === 0 },
       upgradePolicy: { supportType: 'STANDARD' },
       dependsOn: [logs],
     });
@@ -217,6 +236,8 @@ export class PlatformCluster extends Construct {
       name: `${props.namePrefix}-system`,
       // IMDSv2 only, one hop: pods cannot reach the node's credentials.
       metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1 },
+      // The provider's default_tags do not reach what the instances create: tag it here.
+      tagSpecifications: ['instance', 'volume', 'network-interface'].map((resourceType) => ({ resourceType, tags: props.tags })),
       blockDeviceMappings: [{
         deviceName: '/dev/xvda',
         ebs: { volumeSize: n.diskSizeGiB ?? 50, volumeType: 'gp3', encrypted: 'true', deleteOnTermination: 'true' },

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import {
-  DataAwsAvailabilityZones, DefaultSecurityGroup, Eip, Fn, InternetGateway, NatGateway, RouteTable,
-  RouteTableAssociation, Subnet, Vpc,
+  CloudwatchLogGroup, DataAwsAvailabilityZones, DefaultSecurityGroup, Eip, FlowLog, Fn, IamRole, IamRolePolicy, InternetGateway,
+  NatGateway, RouteTable, RouteTableAssociation, Subnet, Vpc, VpcEndpoint,
 } from './cdktf';
 import { Cidr, cidrSubnet, cidrsOverlap, formatCidr, parseCidr } from './cidr';
 import { PropValidator } from '../errors';
@@ -25,6 +25,12 @@ export interface CreateNetworkOptions {
    * @default - one per zone
    */
   readonly natGateways?: number;
+  /**
+   * Days to keep VPC flow logs (all traffic, to CloudWatch Logs encrypted with the platform
+   * key). 0 turns flow logs off.
+   * @default 90
+   */
+  readonly flowLogRetentionDays?: number;
 }
 
 /** Options to use a VPC that already exists. */
@@ -73,6 +79,10 @@ export function validateNetwork(v: PropValidator, network: Network): void {
     }
     const azs = o.availabilityZones ?? 3;
     v.check(Number.isInteger(azs) && azs >= 2 && azs <= 4, 'network.availabilityZones', azs, 'must be an integer from 2 to 4 (EKS needs subnets in at least 2 zones)');
+    if (o.flowLogRetentionDays !== undefined) {
+      v.check(o.flowLogRetentionDays === 0 || [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653].includes(o.flowLogRetentionDays),
+        'network.flowLogRetentionDays', o.flowLogRetentionDays, "must be 0 (off) or one of CloudWatch's retention values (1, 3, 5, 7, 14, 30, 60, 90, ...)");
+    }
     if (o.natGateways !== undefined) {
       v.check(o.natGateways === 1 || o.natGateways === azs, 'network.natGateways', o.natGateways, `must be 1 (shared) or ${azs} (one per zone)`);
     }
@@ -89,6 +99,9 @@ export interface PlatformNetworkProps {
   readonly network: Network;
   /** Name prefix for Name tags. */
   readonly namePrefix: string;
+  /** KMS key for the flow-log group. */
+  readonly kmsKeyArn: string;
+  readonly region: string;
   /** The EKS cluster name, for the subnet discovery tags. */
   readonly clusterName: string;
 }
@@ -187,13 +200,55 @@ export class PlatformNetwork extends Construct {
         dependsOn: [igw],
       }));
     }
-    privateSubnets.forEach((s, i) => {
+    const privateRouteTables = privateSubnets.map((s, i) => {
       const rt = new RouteTable(this, `private-rt-${i}`, {
         vpcId: vpc.id,
         route: [{ cidrBlock: '0.0.0.0/0', natGatewayId: nats[i % nats.length].id }],
         tags: { Name: `${props.namePrefix}-private-${i}` },
       });
       new RouteTableAssociation(this, `private-rta-${i}`, { subnetId: s.id, routeTableId: rt.id });
+      return rt;
     });
+    // S3 through a gateway endpoint: model, data and log bytes stay off the NAT (no charge, no
+    // internet path).
+    new VpcEndpoint(this, 's3-endpoint', {
+      vpcId: vpc.id,
+      serviceName: `com.amazonaws.${props.region}.s3`,
+      vpcEndpointType: 'Gateway',
+      routeTableIds: privateRouteTables.map((rt) => rt.id),
+      tags: { Name: `${props.namePrefix}-s3` },
+    });
+
+    const flowDays = o.flowLogRetentionDays ?? 90;
+    if (flowDays > 0) {
+      const group = new CloudwatchLogGroup(this, 'flow-logs', {
+        name: `/cdk-mlops/${props.namePrefix}/vpc-flow-logs`,
+        retentionInDays: flowDays,
+        kmsKeyId: props.kmsKeyArn,
+      });
+      const role = new IamRole(this, 'flow-logs-role', {
+        name: `${props.namePrefix}-vpc-flow-logs`,
+        assumeRolePolicy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'vpc-flow-logs.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      });
+      new IamRolePolicy(this, 'flow-logs-policy', {
+        name: 'write-flow-logs',
+        role: role.name,
+        policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], Resource: `${group.arn}:*` }],
+        }),
+      });
+      new FlowLog(this, 'flow-log', {
+        vpcId: vpc.id,
+        trafficType: 'ALL',
+        logDestinationType: 'cloud-watch-logs',
+        logDestination: group.arn,
+        iamRoleArn: role.arn,
+        maxAggregationInterval: 60,
+      });
+    }
   }
 }

@@ -12,6 +12,7 @@ export const SERVE_METRIC_NAMES = {
   /** Histogram of inference request wall time in seconds. */
   requestDuration: 'cdk_mlops_serve_request_duration_seconds',
 } as const;
+import { compareStrings } from '../../util/compare';
 
 /** Label Prometheus gives the Argo Rollouts pod-template hash (ServiceMonitor `podTargetLabels`). */
 export const ROLLOUT_HASH_LABEL = 'rollouts_pod_template_hash';
@@ -21,7 +22,7 @@ export function selector(equal: Record<string, string>, regex: Record<string, st
   const parts = [
     ...Object.entries(equal).map(([k, v]) => [k, `${k}="${escapeLabelValue(v)}"`]),
     ...Object.entries(regex).map(([k, v]) => [k, `${k}=~"${escapeLabelValue(v)}"`]),
-  ].sort(([a], [b]) => a.localeCompare(b)).map(([, s]) => s);
+  ].sort(([a], [b]) => compareStrings(a, b)).map(([, s]) => s);
   return `{${parts.join(',')}}`;
 }
 
