@@ -128,6 +128,7 @@ describe('cdk-mlops init', () => {
     const dir = path.join(tmp, 'Bad_Name');
     const r = await init([dir, '--environments', 'dev,Prod,dev', '--account', 'qa=111111111111', '--account', '12', '--region', 'europe', '--model', 'Fraud!', '--repository', 'ftp://x', '--owners', ',']);
     expect(r.code).toBe(2);
+    expect(r.stderr.startsWith('cdk-mlops init: invalid options:\n  - ')).toBe(true);
     for (const problem of [
       "--name: 'Bad_Name' (the folder name) is not a platform name",
       "--environments: 'Prod' is not an environment name",
@@ -151,6 +152,32 @@ describe('cdk-mlops init', () => {
     const help = await init(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('usage: cdk-mlops init <dir> [options]');
+  });
+});
+
+describe('init without projen', () => {
+  test('says how to run it with projen, and writes nothing', async () => {
+    const dir = path.join(tmp, 'no-projen');
+    let r: { code: number; stderr: string } | undefined;
+    await jest.isolateModulesAsync(async () => {
+      jest.doMock('projen', () => {
+        throw Object.assign(new Error("Cannot find module 'projen' from 'src/projen/project.ts'"), { code: 'MODULE_NOT_FOUND' });
+      });
+      const isolated = await import('../../src/cli/commands/init');
+      let stderr = '';
+      const err = jest.spyOn(process.stderr, 'write').mockImplementation((t: string | Uint8Array) => {
+        stderr += String(t);
+        return true;
+      });
+      try {
+        r = { code: await isolated.run([dir, '--name', 'acme-ml']), stderr };
+      } finally {
+        err.mockRestore();
+      }
+    });
+    jest.dontMock('projen');
+    expect(r).toEqual({ code: 2, stderr: "cdk-mlops init: projen: is not installed; init needs it (an optional peer dependency of cdk-mlops): run it as 'npx -p projen -p cdk-mlops cdk-mlops init <dir>'\n" });
+    expect(fs.existsSync(dir)).toBe(false);
   });
 });
 

@@ -128,7 +128,7 @@ export function resolveInitOptions(values: {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const version = values.cdkMlopsVersion ?? `^${(require(path.join(__dirname, '..', '..', '..', 'package.json')) as { version: string }).version}`;
   if (!/^\S+$/.test(version)) problems.push(`--cdk-mlops-version: '${version}' is not a version spec; expected e.g. ^0.1.0, 0.1.0 or file:../cdk-mlops-0.1.0.tgz`);
-  if (problems.length) throw new InputError('cdk-mlops init', `invalid options:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length) throw new Error(`invalid options:\n  - ${problems.join('\n  - ')}`);
   return {
     platformName: name,
     environments: envNames.map((e, i) => environmentDefaults(e, i, envNames.length, accounts.get(e) ?? defaultAccount, region)),
@@ -232,7 +232,7 @@ export function writeRepository(dir: string, o: InitOptions): string[] {
     projenModule = require('../../projen') as typeof import('../../projen');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && /'projen'/.test((e as Error).message)) {
-      throw new InputError('cdk-mlops init', "needs projen (an optional peer dependency of cdk-mlops): run it as 'npx -p projen -p cdk-mlops cdk-mlops init <dir>'");
+      throw new InputError('projen', "is not installed; init needs it (an optional peer dependency of cdk-mlops): run it as 'npx -p projen -p cdk-mlops cdk-mlops init <dir>'");
     }
     throw e;
   }
