@@ -187,6 +187,32 @@ describe('serve: hot reload', () => {
       .rejects.toThrow(/cannot serve:\n {2}- model 'tabular' \(ref "canary"\): .*sha256/);
   });
 
+  test('a new model list: models added are loaded, removed ones released, changed settings reloaded', async () => {
+    await registerFixture(registry, 'types', 'all-types.onnx');
+    const { ModelManager } = await import('../../../src/runtime/serve/manager');
+    const { ServeMetrics } = await import('../../../src/runtime/serve/metrics');
+    const { logger, lines } = memoryLogger('info');
+    const config = (models: unknown[]) => testConfig(dir, { models: models as never }).models;
+    const manager = new ModelManager({ registry, models: config([{ name: 'tabular', ref: 1 }]), metrics: new ServeMetrics({ defaultMetrics: false }), logger, aliasPollSeconds: 0 });
+    await manager.start();
+    try {
+      const first = manager.current('tabular')!;
+      await manager.reconcile(config([{ name: 'tabular', ref: 1, variant: 'canary' }, { name: 'types', ref: 1 }]));
+      expect(manager.names()).toEqual(['tabular', 'types']);
+      expect(manager.current('types')!.signature.inputs).toHaveLength(13);
+      const second = manager.current('tabular')!;
+      expect(second).not.toBe(first);
+      expect(second.labels).toEqual({ model: 'tabular', version: '1', variant: 'canary' });
+      await manager.reconcile(config([{ name: 'types', ref: 1 }]));
+      expect(manager.names()).toEqual(['types']);
+      expect(() => manager.get('tabular')).toThrow("model 'tabular' is not served here; served models: 'types'");
+      expect(lines.map((l) => l.msg)).toContain("model 'tabular' is no longer served (removed from the configuration)");
+      expect(lines.filter((l) => l.msg === "model 'tabular' version 1 released")).toHaveLength(2);
+    } finally {
+      await manager.close();
+    }
+  });
+
   test('readiness is false until every model is loaded and warmed', async () => {
     const { logger } = memoryLogger('info');
     let release!: () => void;
