@@ -337,7 +337,10 @@ describe('DriftMonitor: variants, labels prefix, GPU pipeline, custom Pushgatewa
 
   test('retraining on a GPU pool: the Role still names the one CronJob, and the Kueue label is part of what admission requires', () => {
     const b = buildMonitor(({ pipeline }) => ({ retrain: pipeline }), {
-      pipeline: (_r, platform) => ({ compute: TrainingCompute.gpu(new GpuTrainingPool(platform, 'gpu', { capacity: GpuCapacity.karpenter({ instanceTypes: ['g6.xlarge'], maxGpus: 4 }) }), { gpus: 1 }) }),
+      pipeline: (_r, platform) => ({
+        external: { command: 'python /app/train.py', task: 'classification' },
+        compute: TrainingCompute.gpu(new GpuTrainingPool(platform, 'gpu', { capacity: GpuCapacity.karpenter({ instanceTypes: ['g6.xlarge'], maxGpus: 4 }) }), { gpus: 1 }),
+      }),
     });
     const cj = one(b.all, 'CronJob', 'fraud-train');
     expect(Object.keys(cj.spec.jobTemplate.metadata.labels)).toContain('kueue.x-k8s.io/queue-name');

@@ -1,7 +1,7 @@
 import '../support/cdktf-matchers';
 import {
   checkKubernetes, checkTerraform, DistributedTrainingJob, GpuCapacity, GpuTrainingPool, HyperparameterSearch, MlopsValidationError, ModelRegistry,
-  TrainingCompute, TrainingData, TrainingPipeline,
+  RuntimeImage, TrainingCompute, TrainingData, TrainingPipeline,
 } from '../../src';
 import { parseConfig } from '../../src/runtime/config/load';
 import { TrainConfigSchema } from '../../src/runtime/config/train';
@@ -139,7 +139,8 @@ describe('TrainingPipeline on a GpuTrainingPool', () => {
   new TrainingPipeline(platform, 'digits', {
     model: registry.model('digits'),
     data: TrainingData.fromS3('s3://acme-datasets/digits.csv', { kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' }),
-    trainer: 'mlp-classifier',
+    external: { command: 'python /app/train.py', task: 'classification' },
+    image: RuntimeImage.fromTag('123456789012.dkr.ecr.eu-west-1.amazonaws.com/digits-trainer', '2.3.0'),
     compute: TrainingCompute.gpu(pool, { gpus: 4 }),
     schedule: '0 3 * * 1',
     timeZone: 'Europe/Paris',
@@ -187,7 +188,25 @@ describe('TrainingPipeline on a GpuTrainingPool', () => {
     expect(st.find((x) => x.Sid === 'ReadTrainingData')!.Resource).toBe('arn:aws:s3:::acme-datasets/digits.csv');
     const dec = st.find((x) => x.Sid === 'DecryptTrainingData')!;
     expect(dec.Resource).toBe('arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
-    expect(dec.Condition.StringEquals['kms:EncryptionContext:aws:s3:arn']).toBe('arn:aws:s3:::acme-datasets');
+    expect(dec.Condition.StringEquals).toEqual({ 'kms:ViaService': 's3.eu-west-1.amazonaws.com' });
+    // Bucket-key context (the bucket) or per-object context (the object), nothing else.
+    expect(dec.Condition.StringLike['kms:EncryptionContext:aws:s3:arn']).toEqual(['arn:aws:s3:::acme-datasets', 'arn:aws:s3:::acme-datasets/digits.csv']);
+  });
+
+  test('Kueue-managed: the Job is declared suspended (Kueue resumes it on admission); the pod runs the given image and records its Job', () => {
+    const job = own.find((o) => o.kind === 'CronJob') as Any;
+    expect(job.spec.jobTemplate.spec.suspend).toBe(true);
+    const c = job.spec.jobTemplate.spec.template.spec.containers[0];
+    expect(c.image).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/digits-trainer:2.3.0');
+    expect(c.env).toContainEqual({ name: 'CDK_MLOPS_CREATED_BY', valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/job-name']" } } });
+  });
+
+  test('fails if a built-in trainer is put on GPUs (it runs on the CPU), or the image is not pinned', () => {
+    const p2 = setup();
+    expect(() => new TrainingPipeline(p2.platform, 'bi', { model: p2.registry.model('m'), data: TrainingData.fromPlatformBucket('d.csv'), trainer: 'mlp-classifier', compute: TrainingCompute.gpu(p2.pool) }))
+      .toThrow(/'compute' \("gpu\(gpu\)"\) must be TrainingCompute.cpu\(\) for a built-in trainer/);
+    expect(() => new TrainingPipeline(p2.platform, 'img', { model: p2.registry.model('m'), data: TrainingData.fromPlatformBucket('d.csv'), image: RuntimeImage.fromTag('ghcr.io/acme/t', 'latest') }))
+      .toThrow(/'image' \("ghcr.io\/acme\/t:latest"\) tag "latest" floats/);
   });
 
   test('every object validates and the pipeline is policy-clean', () => {
@@ -201,6 +220,7 @@ describe('TrainingPipeline with an indexed hyperparameter search', () => {
   const pipeline = new TrainingPipeline(platform, 'bc', {
     model: registry.model('breast-cancer'),
     data: TrainingData.fromPlatformBucket('datasets/breast_cancer.csv'),
+    external: { command: 'python /app/train.py', task: 'classification' },
     compute: TrainingCompute.gpu(pool),
     search: HyperparameterSearch.indexed({ mode: 'grid', space: { C: { values: [0.1, 1, 10] }, max_iter: { values: [100, 200] } }, parallelism: 4 }),
   });

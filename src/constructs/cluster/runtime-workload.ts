@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { k8s } from './k8s';
 import { compareStrings } from '../../util/compare';
 import type { MlPlatform, Workload } from '../platform';
+import type { RuntimeImage } from '../runtime-image';
 
 /** Where every runtime container finds its typed configuration. */
 export const RUNTIME_CONFIG_DIR = '/etc/cdk-mlops';
@@ -46,6 +47,13 @@ export interface RuntimeContainerOptions {
   readonly secretMounts?: Record<string, string>;
   /** Name of the ConfigMap holding `config.json` (see `runtimeConfigMap`). */
   readonly configMapName?: string;
+  /** Environment variables from the pod's own fields (downward API): name -> fieldPath. */
+  readonly fieldEnv?: Record<string, string>;
+  /**
+   * Another image built FROM the runtime image (same entry point).
+   * @default - the platform's runtime image
+   */
+  readonly image?: RuntimeImage;
 }
 
 /** Kubernetes quantity helper. */
@@ -69,6 +77,8 @@ export function runtimeContainer(platform: MlPlatform, name: string, o: RuntimeC
     ...(o.configMapName ? [{ name: 'CDK_MLOPS_CONFIG', value: RUNTIME_CONFIG_FILE }] : []),
     { name: 'TMPDIR', value: '/tmp' },
     ...Object.entries(o.env ?? {}).sort(([a], [b]) => compareStrings(a, b)).map(([k, v]) => ({ name: k, value: v })),
+    ...Object.entries(o.fieldEnv ?? {}).sort(([a], [b]) => compareStrings(a, b))
+      .map(([k, fieldPath]) => ({ name: k, valueFrom: { fieldRef: { fieldPath } } })),
     ...Object.entries(o.secretEnv ?? {}).sort(([a], [b]) => compareStrings(a, b))
       .map(([k, v]) => ({ name: k, valueFrom: { secretKeyRef: { name: v.secret, key: v.key } } })),
   ];
@@ -84,7 +94,7 @@ export function runtimeContainer(platform: MlPlatform, name: string, o: RuntimeC
   });
   return {
     name,
-    image: platform.runtimeImage.reference,
+    image: (o.image ?? platform.runtimeImage).reference,
     imagePullPolicy: 'IfNotPresent',
     args: o.args,
     env,

@@ -561,10 +561,14 @@ export class GpuTrainingPool extends Construct implements INodePool {
     });
 
     this.deviceNamespace();
-    this.devicePlugin(cluster, 'nvidia-device-plugin', pluginImage, labelsK8s, [
-      { name: 'FAIL_ON_INIT_ERROR', value: 'false' },
-      { name: 'DEVICE_DISCOVERY_STRATEGY', value: 'nvml' },
-    ]);
+    // Bottlerocket's NVIDIA variants ship the device plugin in the OS: a second one would
+    // register nvidia.com/gpu twice.
+    if (ami.family !== 'bottlerocket') {
+      this.devicePlugin(cluster, 'nvidia-device-plugin', pluginImage, labelsK8s, [
+        { name: 'FAIL_ON_INIT_ERROR', value: 'false' },
+        { name: 'DEVICE_DISCOVERY_STRATEGY', value: 'nvml' },
+      ]);
+    }
     if (efa) this.devicePlugin(cluster, 'efa-device-plugin', efaImage, labelsK8s, []);
 
     // Kueue.

@@ -63,7 +63,11 @@ export function grantTrainingData(workload: Workload, data: ResolvedTrainingData
       Effect: 'Allow',
       Action: 'kms:Decrypt',
       Resource: data.kmsKeyArn,
-      Condition: { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': data.bucketArn } },
+      // With S3 Bucket Keys the encryption context is the bucket ARN, without them the object ARN.
+      Condition: {
+        StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:aws:s3:arn': [data.bucketArn, `${data.bucketArn}/${data.key}`] },
+      },
     });
   }
   statements.forEach((s) => workload.role.addToPolicy(s));

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { grantTrainingData, resolveTrainingData, TrainingData } from './data';
 import { TrainConfig, TrainConfigInput, TrainConfigSchema } from '../../runtime/config/train';
 import { InputError } from '../../runtime/errors';
 import { planTrials } from '../../runtime/train/hpo';
@@ -10,7 +11,7 @@ import { PropValidator } from '../errors';
 import { GpuTrainingPool, KUEUE_QUEUE_LABEL } from '../gpu-training-pool';
 import { MlPlatform, PlatformPart, shortHash, Workload } from '../platform';
 import type { IModel } from '../refs';
-import { grantTrainingData, resolveTrainingData, TrainingData } from './data';
+import { RuntimeImage } from '../runtime-image';
 
 export { TrainingData } from './data';
 
@@ -112,8 +113,15 @@ export interface TrainingPipelineProps {
   readonly trainer?: string;
   /** Hyperparameters. @default {} */
   readonly params?: Record<string, string | number | boolean>;
-  /** The user's own training command, run in the runtime image. @default - a built-in trainer */
+  /** The user's own training command, run in the runtime image (or `image`). @default - a built-in trainer */
   readonly external?: TrainConfigInput['external'];
+  /**
+   * The image the training pod runs: for an external trainer that needs more than the runtime
+   * image has (Python, CUDA, your code), build an image FROM the runtime image (its entry point
+   * stays `cdk-mlops`) and pin it here.
+   * @default - the platform's runtime image
+   */
+  readonly image?: RuntimeImage;
   /** @default 42 */
   readonly seed?: number;
   /** @default - 0.7 / 0.15 / 0.15 */
@@ -195,6 +203,9 @@ export class TrainingPipeline extends Construct {
     v.check(QUANTITY_RE.test(r.memory), 'compute.memory', r.memory, "must be a Kubernetes quantity like '16Gi'");
     if (compute._pool) {
       const pool = compute._pool;
+      // The built-in trainers are TypeScript on the CPU: GPU nodes would sit idle and cost money.
+      v.check(props.external !== undefined, 'compute', `gpu(${pool.poolName})`,
+        "must be TrainingCompute.cpu() for a built-in trainer (they run on the CPU); GPU pools are for an external trainer ('external', usually with your own 'image' built FROM the runtime image)");
       v.check(Number.isInteger(r.gpus) && r.gpus >= 1 && r.gpus <= pool.maxGpusPerNode, 'compute.gpus', r.gpus,
         `must be a whole number from 1 to ${pool.maxGpusPerNode} (the most GPUs a node of pool '${pool.poolName}' has)`);
       if (!pool.queues.some((q) => q.team === compute._team)) {
@@ -205,6 +216,7 @@ export class TrainingPipeline extends Construct {
           `must have its LocalQueue in the training namespace '${platform.namespace(PlatformPart.TRAINING)}' (it is in '${q.namespace}')`);
       }
     }
+    props.image?.problems().forEach((p) => v.fail('image', props.image!.reference, p));
     if (props.schedule !== undefined) v.check(CRON_RE.test(props.schedule.trim()), 'schedule', props.schedule, "must be a cron expression of 5 fields ('0 3 * * 1') or @daily, @weekly, ...");
     const timeZone = props.timeZone ?? 'Etc/UTC';
     v.check(/^[A-Za-z]+(\/[A-Za-z0-9_+-]+)*$/.test(timeZone), 'timeZone', timeZone, "must be an IANA time zone like 'Europe/Paris'");
@@ -331,7 +343,14 @@ export class TrainingPipeline extends Construct {
       },
       spec: runtimePodSpec({
         workload: w,
-        containers: [runtimeContainer(platform, 'train', { args, configMapName, resources })],
+        containers: [runtimeContainer(platform, 'train', {
+          args,
+          configMapName,
+          resources,
+          image: props.image,
+          // Lineage: the version records the Job that made it.
+          fieldEnv: { CDK_MLOPS_CREATED_BY: "metadata.labels['batch.kubernetes.io/job-name']" },
+        })],
         configMapName,
         restartPolicy: 'Never',
         nodeSelector: pool ? { ...pool.nodeSelector } : undefined,
@@ -342,6 +361,9 @@ export class TrainingPipeline extends Construct {
     });
     const queueLabels: Record<string, string> = pool ? { [KUEUE_QUEUE_LABEL]: pool.queue(compute._team).localQueue } : {};
     const jobSpec = (args: string[]): k8s.JobSpec => ({
+      // Kueue starts queued Jobs suspended and resumes them when admitted; declaring it keeps the
+      // synthesized object equal to what Kueue expects (and Argo CD from fighting over it).
+      suspend: pool ? true : undefined,
       backoffLimit,
       activeDeadlineSeconds: deadline,
       template: podTemplate(args),
@@ -371,6 +393,7 @@ export class TrainingPipeline extends Construct {
             { name: 'collect', replicas: 1, dependsOn: [{ name: 'trials', status: 'Complete' }], template: { metadata: { labels }, spec: k8sJson(jobSpec(['train', '--hpo-collect', '--progress', 'json'])) } },
           ],
           successPolicy: { operator: 'All' },
+          suspend: pool ? true : undefined,
           failurePolicy: { maxRestarts: 0 },
           // Trials do not talk to each other: no headless service, no pod DNS names.
           network: { enableDNSHostnames: false },
