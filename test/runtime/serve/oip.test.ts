@@ -285,6 +285,27 @@ describe('serve: Open Inference Protocol v2 REST', () => {
     expect(c.headers['x-request-id']).not.toBe('bad id with spaces');
   });
 
+  test('an unexpected failure is a 500 that names only the request id; the log has the error', async () => {
+    const { registry: r } = await standardRegistry();
+    const failing = await buildTestApp(testConfig(r.uri, { models: [{ name: 'tabular', ref: 1 }] }), r, {
+      features: { enrich: async () => { throw new Error('connection to 10.0.0.7:5432 refused (password=hunter2)'); }, close: async () => undefined },
+    });
+    try {
+      const res = await failing.app.inject({ method: 'POST', url: '/v2/models/tabular/infer', headers: { 'content-type': 'application/json', 'x-request-id': 'req-500' }, payload: { inputs: [] } });
+      expect(res.statusCode).toBe(500);
+      expect(res.json()).toEqual({ error: 'internal error; the server log has the details under request id req-500' });
+      const logged = failing.lines.find((l) => l.level === 50)!;
+      expect(logged).toMatchObject({ reqId: 'req-500', status: 500, msg: '500 answered to POST /v2/models/tabular/infer' });
+      expect(JSON.stringify(logged.err)).toContain('password=hunter2');
+      // The request is counted as an internal error, and the server goes on serving.
+      const errors = (await failing.metrics.errors.get()).values.find((v) => v.labels.reason === 'internal');
+      expect(errors?.value).toBe(1);
+      expect((await failing.app.inject({ method: 'GET', url: '/v2/health/ready' })).statusCode).toBe(200);
+    } finally {
+      await failing.close();
+    }
+  });
+
   test('readiness turns 503 when the server drains (liveness stays 200)', async () => {
     lifecycle.draining = true;
     try {
