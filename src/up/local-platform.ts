@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { AlertInbox } from './inbox';
 import { fileNameOf, LocalSettings, LocalWorkload, localizeWorkload, seedInput, writeJsonAtomic } from './localize';
 import { PlatformProgram } from './program';
-import { StatusView } from './status';
+import { lastLogEvent, StatusView } from './status';
 import { freePort, ServiceStartError, Supervised, Supervisor, tailFile, UpLock } from './supervisor';
 import { chooseEnvironment, discoverWorkloads, EnvironmentWorkloads, RuntimeWorkload } from './workloads';
 import type { PlatformSynthesis } from '../constructs/app';
@@ -322,9 +322,9 @@ export class LocalPlatform {
     if (r.code !== 0 && !okGate) {
       this.status.set(id, { state: 'failed', event: `exit ${r.code}` });
       if (this.stopped) throw new Error(`${id} was stopped`);
-      throw new ServiceStartError(id, `exited with ${r.code}`, r.tail);
+      throw new ServiceStartError(id, `exited with ${r.code} (log: ${r.logFile})`, r.tail);
     }
-    this.status.set(id, { state: 'done', event: okGate ? 'registered; quality gate failed, not promoted (exit 3)' : `${lastLine(r.logFile) ?? 'done'} (${(run.durationMs / 1000).toFixed(1)} s)` });
+    this.status.set(id, { state: 'done', event: okGate ? 'registered; quality gate failed, not promoted (exit 3)' : `${lastLogEvent(r.logFile) ?? 'done'} (${(run.durationMs / 1000).toFixed(1)} s)` });
     this.recordJob(run);
     return run;
   }
@@ -359,8 +359,9 @@ export class LocalPlatform {
         ready: l.readyUrl ? { url: l.readyUrl, timeoutMs: this.o.readyTimeoutMs ?? 60_000 } : undefined,
       });
     } catch (e) {
-      this.status.set(id, { state: 'failed', event: (e as Error).message.split('\n')[0] });
-      throw e;
+      if (!(e instanceof ServiceStartError)) throw e;
+      this.status.set(id, { state: 'failed', event: e.reason });
+      throw new ServiceStartError(id, `${e.reason} (log: ${logFile})`, e.logTail);
     }
     this.services.set(id, s);
     this.status.set(id, { state: 'ready', url: l.url, event: describeService(l) });
@@ -517,14 +518,4 @@ export function describeService(l: LocalWorkload): string {
   if (l.workload.role === 'features-serve') return `feature server (${String((c.onlineStore as { type?: string } | undefined)?.type)})`;
   if (l.workload.role === 'monitor') return `monitor of ${String(c.model)}@${String(c.version)}`;
   return l.workload.args.join(' ');
-}
-
-function lastLine(file: string): string | undefined {
-  const tail = tailFile(file, 1);
-  try {
-    const j = JSON.parse(tail) as { msg?: string };
-    return j.msg;
-  } catch {
-    return tail || undefined;
-  }
 }

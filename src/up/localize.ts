@@ -73,8 +73,8 @@ export function localObjectPath(stateDir: string, uri: string): string | undefin
   if (!m) return undefined;
   const key = m[3] ?? '';
   if (key.split('/').includes('..')) throw new Error(`refusing the object URI ${uri}: its key contains '..'`);
-  const local = path.join(stateDir, 's3', m[1], key);
-  return key.endsWith('/') ? `${local}${path.sep}` : local;
+  // A trailing '/' (a prefix) stays: path.join keeps it.
+  return path.join(stateDir, 's3', m[1], key);
 }
 
 /** A safe file name from a workload id. */
@@ -265,9 +265,13 @@ export function localizeWorkload(w: RuntimeWorkload, s: LocalSettings): LocalWor
     env[k] = v;
   }
   if (configFile) env.CDK_MLOPS_CONFIG = configFile;
+  const originalOnline = obj(obj(w.config).onlineStore);
   for (const name of Object.keys(w.secretEnv)) {
-    // A monitor's webhook Secret is replaced by the local inbox (set in the configuration).
+    // Replaced by local values set in the configuration: a monitor's webhook (the local inbox),
+    // the online store's address and credentials (the local Redis).
     if (w.role === 'monitor' && /ALERTS__WEBHOOK$/.test(name)) continue;
+    if ((w.role === 'features-serve' || w.role === 'features-materialize')
+      && (name.startsWith('CDK_MLOPS_FEATURES_ONLINE_STORE') || name === originalOnline.passwordEnv || name === originalOnline.usernameEnv)) continue;
     notes.push(`environment variable ${name} comes from Secret ${w.namespace}/${w.secretEnv[name].secret}, which does not exist locally`);
   }
   fs.mkdirSync(home, { recursive: true });

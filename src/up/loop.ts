@@ -90,7 +90,20 @@ export interface UpSummary {
   readonly registry?: { readonly uri: string; readonly model: string; readonly versions: readonly VersionSummary[]; readonly aliases: Readonly<Record<string, number>> };
   readonly metrics?: { readonly serve: readonly MetricSample[]; readonly monitorFile?: string };
   readonly report?: string;
+  /** Online lookups checked against the offline source, per feature server. */
+  readonly features: readonly FeatureCheck[];
   readonly notes: readonly string[];
+}
+
+/** One feature server's lookup of a few entities, checked against the latest offline rows. */
+export interface FeatureCheck {
+  readonly id: string;
+  readonly url: string;
+  readonly view: string;
+  readonly joinKey: string;
+  readonly entities: readonly (number | string)[];
+  /** Feature name -> served value per entity. */
+  readonly values: Readonly<Record<string, readonly unknown[]>>;
 }
 
 /** One Prometheus sample. */
@@ -248,6 +261,15 @@ export async function runLoop(p: LocalPlatform, o: LoopOptions = {}, started = D
     return r;
   };
 
+  const featureChecks: FeatureCheck[] = [];
+  for (const f of p.byRole('features-serve').filter((x) => p.services.has(x.workload.id))) {
+    await step(`online features (${f.workload.name})`, async () => {
+      const check = await checkOnlineFeatures(f);
+      featureChecks.push(check);
+      return check;
+    }, (c) => `${c.entities.length} ${c.joinKey}(s) of view '${c.view}' answered with their latest offline values`);
+  }
+
   if (!endpoint || !modelName) {
     notes.push('the environment has no model endpoint: nothing to send traffic to; the loop ends after the start');
   } else {
@@ -376,6 +398,7 @@ export async function runLoop(p: LocalPlatform, o: LoopOptions = {}, started = D
     registry: registrySummary,
     metrics,
     report: monitorRuns.length ? monitorRuns[monitorRuns.length - 1].html ?? monitorRuns[monitorRuns.length - 1].json : undefined,
+    features: featureChecks,
     notes,
   };
 }
@@ -416,4 +439,76 @@ async function promote(p: LocalPlatform, endpoint: LocalWorkload, model: string,
     command: `cdk-mlops promote ${model} --to ${lookup.target} --version ${version} --pins ${path.relative(process.cwd(), lookup.file) || lookup.file}`,
     reloaded: changes.map((c) => `${c.id} ${c.action}`),
   };
+}
+
+function parquetFiles(dir: string): string[] {
+  if (dir.endsWith('.parquet') && fs.existsSync(dir)) return [dir];
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const q = path.join(d, e.name);
+      if (e.isDirectory()) walk(q);
+      else if (e.name.endsWith('.parquet')) out.push(q);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/**
+ * Looks up three entities of the feature server's first online single-entity view and checks
+ * every value against the latest row (by the view's timestamp field) of its offline source.
+ */
+async function checkOnlineFeatures(f: LocalWorkload): Promise<FeatureCheck> {
+  const cfg = f.config ?? {};
+  const entities = (cfg.entities as { name: string; joinKey?: string }[] | undefined) ?? [];
+  const views = (cfg.featureViews as { name: string; entities: string[]; features: { name: string }[]; source: { path: string }; timestampField?: string; online?: boolean }[] | undefined) ?? [];
+  const view = views.find((v) => v.online !== false && v.entities.length === 1);
+  if (!view) throw new Error(`feature server ${f.workload.id} has no online view keyed by one entity to check`);
+  const entity = entities.find((e) => e.name === view.entities[0]);
+  const joinKey = entity?.joinKey ?? view.entities[0];
+  const root = String(obj(cfg.offlineStore).root ?? '');
+  const source = path.isAbsolute(view.source.path) ? view.source.path : path.join(root, view.source.path);
+  const files = parquetFiles(source);
+  if (!files.length) throw new Error(`the offline source of view '${view.name}' (${source}) holds no Parquet file`);
+  const { parquetReadObjects } = await import('hyparquet');
+  const latest = new Map<string, { key: number | string; ts: number; row: Record<string, unknown> }>();
+  const tsField = view.timestampField ?? 'event_timestamp';
+  for (const file of files) {
+    const buf = fs.readFileSync(file);
+    const rows = await parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer });
+    for (const row of rows) {
+      const raw = row[joinKey];
+      const key = typeof raw === 'bigint' ? Number(raw) : raw as number | string;
+      const t = row[tsField] instanceof Date ? (row[tsField] as Date).getTime() : Number(row[tsField]);
+      const prev = latest.get(String(key));
+      if (!prev || t >= prev.ts) latest.set(String(key), { key, ts: t, row });
+    }
+  }
+  const picked = [...latest.values()].slice(0, 3);
+  const refs = view.features.map((x) => `${view.name}:${x.name}`);
+  const res = await fetch(`${f.url}/get-online-features`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ features: refs, entities: { [joinKey]: picked.map((x) => x.key) } }),
+    signal: AbortSignal.timeout(5000),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${f.url}/get-online-features answered ${res.status}: ${text.slice(0, 300)}`);
+  const answer = JSON.parse(text) as { metadata: { feature_names: string[] }; results: { values: unknown[]; statuses: string[] }[] };
+  const values: Record<string, unknown[]> = {};
+  view.features.forEach((feat) => {
+    const i = answer.metadata.feature_names.findIndex((n) => n === feat.name || n === `${view.name}__${feat.name}`);
+    if (i < 0) throw new Error(`the feature server did not return '${feat.name}' (it returned ${answer.metadata.feature_names.join(', ')})`);
+    const r = answer.results[i];
+    picked.forEach((x, j) => {
+      const expected = x.row[feat.name];
+      const got = r.values[j];
+      if (r.statuses[j] !== 'PRESENT' || Number(got) !== Number(expected)) {
+        throw new Error(`${joinKey} ${String(x.key)}: '${view.name}:${feat.name}' is ${JSON.stringify(got)} (${r.statuses[j]}), the offline source has ${JSON.stringify(typeof expected === 'bigint' ? Number(expected) : expected)}`);
+      }
+    });
+    values[feat.name] = r.values;
+  });
+  return { id: f.workload.id, url: f.url!, view: view.name, joinKey, entities: picked.map((x) => x.key), values };
 }

@@ -31,17 +31,30 @@ export interface Supervised {
 
 /** Raised when a service fails to start: carries its log tail. */
 export class ServiceStartError extends Error {
-  constructor(public readonly service: string, reason: string, public readonly logTail: string) {
+  constructor(public readonly service: string, public readonly reason: string, public readonly logTail: string) {
     super(`service '${service}' failed to start: ${reason}\n--- last lines of its log ---\n${logTail}`);
     this.name = 'ServiceStartError';
   }
 }
 
-/** The last `lines` lines of a file. */
+const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+
+/** A JSON (pino) log line as `LEVEL message`; any other line as it is. */
+export function readableLogLine(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const j = JSON.parse(line) as { level?: number; msg?: unknown };
+    return typeof j.msg === 'string' ? `${LEVELS[j.level ?? 30] ?? j.level} ${j.msg}` : line;
+  } catch {
+    return line;
+  }
+}
+
+/** The last `lines` lines of a file, JSON log lines shown as `LEVEL message`. */
 export function tailFile(file: string, lines = 20): string {
   try {
     const text = fs.readFileSync(file, 'utf8');
-    return text.split('\n').filter((l) => l.length > 0).slice(-lines).join('\n');
+    return text.split('\n').filter((l) => l.length > 0).slice(-lines).map(readableLogLine).join('\n');
   } catch {
     return '(no log)';
   }
