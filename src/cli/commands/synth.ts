@@ -8,7 +8,7 @@ export const summary = 'synthesize the platform program into dist/<env>/{terrafo
 const USAGE = `usage: cdk-mlops synth [--app <file>] [--out <dir>] [--quiet]
 
 Runs the platform program in process and writes, per environment:
-  <out>/<env>/terraform/cdk.tf.json   Terraform JSON (cdktf deploy, terraform or tofu can apply it)
+  <out>/<env>/terraform/cdk.tf.json   Terraform JSON (terraform or tofu applies it in that folder)
   <out>/<env>/k8s/<chart>.yaml        Kubernetes manifests, one file per chart
   <out>/<env>/platform.json           inventory of what the platform holds
 
@@ -118,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
       lines.push(`  ${r.environment.padEnd(10)} ${String(tf.total).padStart(4)} Terraform resources  ${String(k8s.total).padStart(4)} Kubernetes objects in ${files} file(s)  -> ${where}/`);
       for (const s of r.suppressed) lines.push(`             policy ${s.ruleId} suppressed on ${s.target}: ${s.reason}`);
     }
-    lines.push('Apply the cloud plane with `terraform -chdir=<dir>/terraform apply` (or cdktf deploy); commit <dir>/k8s for Argo CD.');
+    lines.push('Apply the cloud plane with `terraform -chdir=<dir>/terraform init && terraform -chdir=<dir>/terraform apply` (or tofu); commit <dir>/k8s for Argo CD.');
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return 0;

@@ -246,7 +246,7 @@ const gpuNamespaces = new WeakMap<MlPlatform, string>();
  *
  * **All-or-nothing admission.** Kueue admits a workload (a Job, an Indexed Job, a JobSet) only
  * when the quota for all of its pods is free, so a multi-pod job never starts half-way. Enable
- * `waitForPodsReady` in Kueue's configuration (Kueue is installed by the GitOps template) so
+ * `waitForPodsReady` in Kueue's configuration (Kueue is a prerequisite: add it to the GitOps repository as a ClusterAddon) so
  * that a workload whose pods do not all become ready in time (no capacity) is evicted and
  * requeued instead of holding quota.
  *
