@@ -54,6 +54,14 @@ export interface SyncChange {
 
 const STATE_PARTS = ['s3', 'config', 'logs', 'work', 'monitor', 'retrain', 'alerts', 'secrets', 'traffic', 'dist', 'pins', 'jobs.json', 'summary.json'];
 
+/** Raised when a service that was ready ends on its own: carries its log tail. */
+export class ServiceExitError extends Error {
+  constructor(public readonly service: string, public readonly reason: string, public readonly logTail: string) {
+    super(`service '${service}' stopped: ${reason}\n--- last lines of its log ---\n${logTail}`);
+    this.name = 'ServiceExitError';
+  }
+}
+
 /** The package's own `bin/cdk-mlops`, run with this Node. */
 export function defaultRuntimeCommand(): string[] {
   return [process.execPath, path.resolve(__dirname, '..', '..', 'bin', 'cdk-mlops')];
@@ -370,7 +378,7 @@ export class LocalPlatform {
       this.services.delete(id);
       if (this.stopped) return;
       this.status.set(id, { state: 'exited', event: `exited with ${e.code ?? e.signal}` });
-      this.failure?.(new ServiceStartError(id, `exited with ${e.code ?? e.signal} while running`, tailFile(s.logFile)));
+      this.failure?.(new ServiceExitError(id, `exited with ${e.code ?? e.signal} while running (log: ${s.logFile})`, tailFile(s.logFile)));
     });
     this.serviceWatch.set(id, watch);
     return s;
@@ -488,8 +496,9 @@ export class LocalPlatform {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    const running = [...this.services.keys()];
     await this.supervisor.stopAll();
-    for (const id of this.services.keys()) this.status.set(id, { state: 'stopped' });
+    for (const id of running) this.status.set(id, { state: 'stopped' });
     this.services.clear();
     await Promise.all(this.serviceWatch.values());
     await this.inbox.stop();
