@@ -133,6 +133,11 @@ export function nextCronTime(expression: string, from: number): number | undefin
   return undefined;
 }
 
+/** sha256 of a run key, as recorded in `<state>/jobs.json`. */
+function keyHash(key: string): string {
+  return crypto.createHash('sha256').update(key).digest('hex');
+}
+
 /** Stable text of a workload's configuration and arguments: two workloads with the same key run the same thing. */
 function runKey(w: RuntimeWorkload): string {
   return JSON.stringify([w.role, w.args, w.config ?? null]);
@@ -304,9 +309,26 @@ export class LocalPlatform {
       }
       if (seen.has(key)) continue;
       seen.add(key);
+      // As in a cluster, a training run that completed is not run again for the same
+      // configuration (materialization is: each `up` writes the online store under its own prefix).
+      const earlier = role === 'train' ? this.completedRuns().find((r) => r.id === l.workload.id && r.key === keyHash(key)) : undefined;
+      if (earlier) {
+        this.status.set(l.workload.id, { state: 'done', event: `completed at ${earlier.at} (same configuration; --fresh to start over)` });
+        continue;
+      }
       chosen.push(l);
     }
     return chosen;
+  }
+
+  /** Successful job runs recorded in the state directory (this `up` and earlier ones). */
+  private completedRuns(): { id: string; key?: string; at: string }[] {
+    try {
+      const doc = JSON.parse(fs.readFileSync(path.join(this.o.stateDir, 'jobs.json'), 'utf8')) as { runs: { id: string; key?: string; at: string; exitCode: number | null; role: string }[] };
+      return doc.runs.filter((r) => r.exitCode === 0 || (r.role === 'train' && r.exitCode === 3));
+    } catch {
+      return [];
+    }
   }
 
   /** Runs a Job (or a CronJob's template) to completion. Exit 3 of `train` (gate failed) is not a failure. */
@@ -316,12 +338,15 @@ export class LocalPlatform {
     fs.rmSync(path.join(this.o.stateDir, 'logs', `${name}.log`), { force: true });
     this.status.set(id, { state: 'running', event: reason, logFile: path.join(this.o.stateDir, 'logs', `${name}.log`) });
     const started = Date.now();
+    // An external trainer's command is the user's: it runs beside the program (its scripts
+    // are found as they are in the repository), everything else in its own work directory.
+    const external = (l.config?.external as { command?: unknown } | undefined)?.command !== undefined;
     const r = await this.supervisor.runToEnd({
       name,
       command: this.runtime[0],
       args: [...this.runtime.slice(1), ...l.args],
       env: l.env,
-      cwd: path.join(this.o.stateDir, 'work', name),
+      cwd: external ? path.dirname(path.resolve(this.o.appFile)) : path.join(this.o.stateDir, 'work', name),
       timeoutMs: this.o.jobTimeoutMs ?? 600_000,
     });
     const run: JobRun = { id, role: l.workload.role, reason, exitCode: r.code, logFile: r.logFile, durationMs: Date.now() - started };
@@ -333,11 +358,11 @@ export class LocalPlatform {
       throw new ServiceStartError(id, `exited with ${r.code} (log: ${r.logFile})`, r.tail);
     }
     this.status.set(id, { state: 'done', event: okGate ? 'registered; quality gate failed, not promoted (exit 3)' : `${lastLogEvent(r.logFile) ?? 'done'} (${(run.durationMs / 1000).toFixed(1)} s)` });
-    this.recordJob(run);
+    this.recordJob({ ...run, key: keyHash(runKey(l.workload)) });
     return run;
   }
 
-  private recordJob(run: JobRun): void {
+  private recordJob(run: JobRun & { key: string }): void {
     const file = path.join(this.o.stateDir, 'jobs.json');
     let doc: { runs: unknown[] } = { runs: [] };
     try {

@@ -265,6 +265,11 @@ export function localizeWorkload(w: RuntimeWorkload, s: LocalSettings): LocalWor
     env[k] = v;
   }
   if (configFile) env.CDK_MLOPS_CONFIG = configFile;
+  if (w.gpus > 0) notes.push(`requests ${w.gpus} GPU(s): runs here without them`);
+  const external = obj(w.config?.external);
+  if (w.role === 'train' && typeof external.command === 'string') {
+    notes.push(`runs the external trainer '${external.command}' on this machine${w.image ? ` (in the cluster: in image ${w.image})` : ''}`);
+  }
   const originalOnline = obj(obj(w.config).onlineStore);
   for (const name of Object.keys(w.secretEnv)) {
     // Replaced by local values set in the configuration: a monitor's webhook (the local inbox),

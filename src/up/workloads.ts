@@ -47,6 +47,10 @@ export interface RuntimeWorkload {
   readonly podLabels: Readonly<Record<string, string>>;
   /** CronJob only: its schedule and whether it is suspended (a template to start runs from). */
   readonly schedule?: { readonly cron: string; readonly suspended: boolean };
+  /** NVIDIA GPUs the container requests (`nvidia.com/gpu`). */
+  readonly gpus: number;
+  /** The container's image (the runtime image, or one built FROM it). */
+  readonly image: string;
 }
 
 /** A Service of the environment: how in-cluster URLs reach a workload. */
@@ -186,7 +190,10 @@ export function discoverWorkloads(synthesis: PlatformSynthesis): EnvironmentWork
     const podMeta = asObj(found.template.metadata);
     const podSpec = asObj(found.template.spec);
     const containers = asArr(podSpec.containers);
-    const runtime = containers.filter((c) => c.image === runtimeImage);
+    // The runtime image, or an image built FROM it (an external trainer's): runtime arguments
+    // and the runtime configuration mounted.
+    const runtime = containers.filter((c) => c.image === runtimeImage
+      || (roleOf((Array.isArray(c.args) ? c.args : []).map(String)) !== 'other' && asArr(c.volumeMounts).some((m) => m.mountPath === RUNTIME_CONFIG_DIR)));
     if (runtime.length === 0) {
       skipped.push({ id, reason: `its containers do not run the runtime image ${runtimeImage}` });
       continue;
@@ -225,6 +232,8 @@ export function discoverWorkloads(synthesis: PlatformSynthesis): EnvironmentWork
         secretMounts,
         podLabels: asObj(podMeta.labels) as Record<string, string>,
         schedule: found.schedule,
+        gpus: Number(asObj(asObj(c.resources).limits)['nvidia.com/gpu'] ?? 0),
+        image: String(c.image),
       });
     }
   }

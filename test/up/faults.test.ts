@@ -71,6 +71,24 @@ describe('cdk-mlops up: faults and stopping', () => {
     await nothingLeft(state);
   }, 120_000);
 
+  test('a restarted up keeps its state: the training run that completed is not run again, the model is served', async () => {
+    const state = path.join(dir, 'running');
+    const again = startUp(['--app', path.join(FIXTURES, 'app.ts'), '--state', state, '--data', data], dir);
+    try {
+      await again.until(/Running\. Ctrl-C stops everything\./, 60_000);
+      expect(again.output()).toMatch(/= Job\/up-test-training\/cancer-train-[0-9a-f]{8} +done +completed at \S+ \(same configuration; --fresh to start over\)/);
+      expect(again.output()).not.toMatch(/> Job\/up-test-training/);
+      const versions = fs.readdirSync(path.join(state, 's3', 'up-test-dev-artifacts-8365695b', 'registry', 'models', 'cancer', 'versions'));
+      expect(versions).toEqual(['1']);
+    } finally {
+      again.child.kill('SIGTERM');
+    }
+    const r = await again.done;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('SIGTERM: stopping every process');
+    await nothingLeft(state);
+  }, 90_000);
+
   test('a service that dies while running is reported with its log tail and everything else is stopped', async () => {
     const state = path.join(dir, 'crash');
     const up = startUp(['--app', path.join(FIXTURES, 'app.ts'), '--state', state, '--data', data], dir);

@@ -223,3 +223,32 @@ describe('cron schedules locally', () => {
     expect(nextCronTime('0 0 29 2 *', at('2024-03-01T00:00:00Z'))).toBeUndefined();
   });
 });
+
+describe('an external trainer on a GPU pool, in an image built FROM the runtime image', () => {
+  test('is run locally (its arguments and configuration are the runtime\'s), with notes on the GPUs and the command', () => {
+    const app = new lib.MlApp({ outdir: '/nonexistent-never-written' });
+    const platform = new lib.MlPlatform(app, 'dev', { platformName: 'ext', environment: 'dev', region: 'eu-west-1', account: '123456789012' });
+    const pool = new lib.GpuTrainingPool(platform, 'gpu');
+    const registry = new lib.ModelRegistry(platform, 'registry');
+    new lib.TrainingPipeline(platform, 'big', {
+      model: registry.model('big'),
+      data: lib.TrainingData.fromPlatformBucket('datasets/big.parquet'),
+      external: { command: 'python train.py', task: 'classification' },
+      image: lib.RuntimeImage.fromTag('123456789012.dkr.ecr.eu-west-1.amazonaws.com/trainer', '1.0'),
+      compute: lib.TrainingCompute.gpu(pool, { gpus: 2 }),
+    });
+    const env = discoverWorkloads(chooseEnvironment(app.synthesizeAll()));
+    const train = env.workloads.filter((w) => w.role === 'train');
+    expect(train.map((w) => [w.kind, w.gpus, w.image])).toEqual([
+      ['CronJob', 2, '123456789012.dkr.ecr.eu-west-1.amazonaws.com/trainer:1.0'],
+      ['Job', 2, '123456789012.dkr.ecr.eu-west-1.amazonaws.com/trainer:1.0'],
+    ]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'up-ext-'));
+    const l = localizeWorkload(train[1], { stateDir: dir, runId: 'r', ports: new Map(), workloads: env.workloads, services: env.services });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(l.notes).toEqual([
+      'requests 2 GPU(s): runs here without them',
+      "runs the external trainer 'python train.py' on this machine (in the cluster: in image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/trainer:1.0)",
+    ]);
+  });
+});

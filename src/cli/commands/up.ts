@@ -17,7 +17,8 @@ machine as real processes on 127.0.0.1, with the embedded defaults: the registry
 logs, offline features and monitor reports under <state>/s3/<bucket>/..., the online store in
 the local Redis (a key prefix per run; in process when Redis does not answer), alerts in a local
 inbox (<state>/alerts), retraining triggers as local records. In order: feature materialization,
-training (Jobs; CronJob templates that no Job runs), feature servers, model servers, monitors.
+training (Jobs; CronJob templates that no Job runs; not again when a run with the same
+configuration completed in an earlier 'up'), feature servers, model servers, monitors.
 
   --app <file>            the program          default: "app" of cdk-mlops.json, else src/main.ts
   --env <name>            the environment      default: dev, else the first
@@ -33,6 +34,7 @@ training (Jobs; CronJob templates that no Job runs), feature servers, model serv
   --rows <n>              with --once: rows per traffic phase (default 200)
   --shift <k>             with --once: shift of the drifted phase, in standard deviations (default 1.5)
   --monitor-every <d>     without --once: run scheduled monitors every <d> (30s, 5m) instead of their schedule
+  --fresh                 start from an empty state (registry, logs, reports...); --once always does
   --no-redis              keep the online store in process even when Redis answers
   -h, --help
 
@@ -53,6 +55,7 @@ interface Parsed {
   shift: number;
   monitorEveryMs?: number;
   redis: boolean;
+  fresh: boolean;
 }
 
 function parse(argv: string[], cwd: string): Parsed | 'help' {
@@ -71,6 +74,7 @@ function parse(argv: string[], cwd: string): Parsed | 'help' {
         'shift': { type: 'string' },
         'monitor-every': { type: 'string' },
         'no-redis': { type: 'boolean' },
+        'fresh': { type: 'boolean' },
         'help': { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -111,6 +115,7 @@ function parse(argv: string[], cwd: string): Parsed | 'help' {
     shift,
     monitorEveryMs,
     redis: !values['no-redis'],
+    fresh: Boolean(values.once || values.fresh),
   };
 }
 
@@ -176,7 +181,7 @@ export async function run(argv: string[]): Promise<number> {
     stateDir: o.stateDir,
     seedDirs: o.seedDirs,
     status,
-    fresh: o.once,
+    fresh: o.fresh,
     redisUrl: o.redis ? undefined : null,
   });
 
