@@ -169,6 +169,7 @@ export class LocalPlatform {
   private readonly lock: UpLock;
   private readonly ports = new Map<string, Map<number, number>>();
   private redisUrl?: string;
+  private noRedisReason?: string;
   private alertWebhook?: string;
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -209,6 +210,7 @@ export class LocalPlatform {
     this.alertWebhook = await this.inbox.start();
     const redis = this.o.redisUrl === undefined ? 'redis://127.0.0.1:6379' : this.o.redisUrl;
     this.redisUrl = redis && await redisAnswers(redis) ? redis : undefined;
+    this.noRedisReason = redis ? `Redis at ${redis.replace(/^redis:\/\//, '')} does not answer` : 'no Redis (--no-redis)';
 
     const started = Date.now();
     this.status.set('synth', { state: 'running', event: `synthesizing ${path.basename(this.o.appFile)}` });
@@ -237,6 +239,7 @@ export class LocalPlatform {
       stateDir: this.o.stateDir,
       runId: this.runId,
       redisUrl: this.redisUrl,
+      noRedisReason: this.noRedisReason,
       alertWebhook: this.alertWebhook,
       ports: this.ports,
       workloads: env.workloads,

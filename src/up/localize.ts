@@ -29,6 +29,8 @@ export interface LocalSettings {
   readonly runId: string;
   /** Local Redis URL when it answers; undefined: use the in-process online store. */
   readonly redisUrl?: string;
+  /** Why there is no Redis (for the note). @default 'Redis at 127.0.0.1:6379 does not answer' */
+  readonly noRedisReason?: string;
   /** URL of the local alert inbox (the monitors' webhook). */
   readonly alertWebhook?: string;
   /** Local port per workload id and container port. */
@@ -226,7 +228,7 @@ export function localizeWorkload(w: RuntimeWorkload, s: LocalSettings): LocalWor
           if (online.type !== 'redis') notes.push(`online store '${String(online.type)}' runs as the local Redis`);
         } else {
           config.onlineStore = { type: 'memory', refreshSeconds: 0 };
-          notes.push('Redis at 127.0.0.1:6379 does not answer: the online store runs in the feature server\'s process');
+          notes.push(`${s.noRedisReason ?? 'Redis at 127.0.0.1:6379 does not answer'}: the online store runs in the feature server's process`);
         }
         const fsrv = obj(config.featureServer);
         const port = portOf(fsrv.port);
