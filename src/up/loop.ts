@@ -245,9 +245,17 @@ export async function runLoop(p: LocalPlatform, o: LoopOptions = {}, started = D
   let std: number[] = [];
   const logRoot = endpoint ? obj(endpoint.config?.predictionLog).uri as string | undefined : undefined;
 
-  const sendPhase = async (phase: string, rows: number[][]): Promise<Replay> => {
+  // An endpoint that looks its features up by entity key gets keys of entities the online store
+  // holds (and the rows it will find, looked up the same way, are recorded); others get rows.
+  let enrich: EnrichmentPlan | undefined;
+  const keyedRows = async (n: number, s: number): Promise<{ rows: number[][]; keys: (string | number)[] }> => {
+    const keys = sampleRows(enrich!.keys.map((k) => [k as number]), n, s).map((r) => r[0] as string | number);
+    return { keys, rows: await lookupRows(enrich!, keys, featureNames) };
+  };
+  const sendPhase = async (phase: string, rows: number[][], keys?: (string | number)[]): Promise<Replay> => {
     const idPrefix = `up-${p.runId}-${phase}`;
-    const r = await replay(target!, rows, { phase, batch, idPrefix, featureNames });
+    const entity = keys && enrich ? { input: enrich.input, datatype: enrich.datatype, keys } : undefined;
+    const r = await replay(target!, rows, { phase, batch, idPrefix, featureNames, entity });
     const file = path.join(p.o.stateDir, 'traffic', `${phase}.json`);
     writeJsonAtomic(file, r);
     traffic[phase] = { requests: r.requests.length, rows: rows.length, file, versions: [...new Set(r.requests.map((q) => q.modelVersion))] };
@@ -278,7 +286,7 @@ export async function runLoop(p: LocalPlatform, o: LoopOptions = {}, started = D
       const manifest = await registry!.getManifest(modelName, await registry!.resolve(modelName, ref));
       const input = manifest.signature.inputs[0];
       featureNames = [...manifest.signature.featureNames];
-      if (endpoint.config?.features) throw new Error(`endpoint ${endpoint.workload.id} looks its features up in the feature store (entity keys in, not feature rows): the local loop sends feature rows and cannot drive it`);
+      if (endpoint.config?.features) enrich = await enrichmentPlan(endpoint, p.byRole('features-serve').filter((f) => p.services.has(f.workload.id)));
       target = { url: endpoint.url!, model: modelName, token: endpoint.token, input };
       const v = await servedVersion();
       if (v !== manifest.version) throw new Error(`the endpoint reports version ${v}, expected ${manifest.version}`);
@@ -291,17 +299,23 @@ export async function runLoop(p: LocalPlatform, o: LoopOptions = {}, started = D
       const ref = await registry!.getReference(modelName, await registry!.resolve(modelName, 'latest'));
       std = featureNames.map((f, j) => ref.features.find((c) => c.name === f)?.std ?? columnStd(dataRows)[j]);
       return data;
-    }, (d) => `${dataRows.length} rows of ${d}`);
-    await step('replay traffic', () => sendPhase('baseline', sampleRows(dataRows, rowsPerPhase, seed)),
-      (r) => `${r.requests.length} requests, ${rowsPerPhase} rows, answered by version ${traffic.baseline.versions.join(', ')}`);
+    }, (d) => `${dataRows.length} rows of ${d}${enrich ? `; ${enrich.keys.length} ${enrich.joinKey} keys in feature service '${enrich.featureService}'` : ''}`);
+    await step('replay traffic', async () => {
+      if (!enrich) return sendPhase('baseline', sampleRows(dataRows, rowsPerPhase, seed));
+      const { rows, keys } = await keyedRows(rowsPerPhase, seed);
+      return sendPhase('baseline', rows, keys);
+    }, (r) => `${r.requests.length} requests, ${rowsPerPhase} rows${enrich ? ` as ${enrich.joinKey} keys (features from the online store)` : ''}, answered by version ${traffic.baseline.versions.join(', ')}`);
     if (monitor) {
       await step('monitor (baseline)', async () => {
         const r = summarizeMonitor('baseline', await p.runMonitor(monitor, 'monitor run on the baseline traffic'));
         monitorRuns.push(r);
         return r;
       }, (r) => `dataset drift: ${r.datasetDrift ? 'yes' : 'no'} (${r.driftedFeatures}/${r.testedFeatures} features)`);
-      await step('replay shifted traffic', () => sendPhase('shifted', shiftRows(sampleRows(dataRows, rowsPerPhase, seed + 1), std, shift)),
-        (r) => `${r.requests.length} requests, every feature moved by ${shift} standard deviations`);
+      await step('replay shifted traffic', async () => {
+        // Shifted rows are sent whole: an endpoint that looks features up takes full rows as they are.
+        const rows = enrich ? (await keyedRows(rowsPerPhase, seed + 1)).rows : sampleRows(dataRows, rowsPerPhase, seed + 1);
+        return sendPhase('shifted', shiftRows(rows, std, shift));
+      }, (r) => `${r.requests.length} requests, every feature moved by ${shift} standard deviations${enrich ? ' (rows sent whole)' : ''}`);
       const drifted = await step('monitor (shifted)', async () => {
         const r = summarizeMonitor('shifted', await p.runMonitor(monitor, 'monitor run on the shifted traffic'));
         monitorRuns.push(r);
@@ -332,7 +346,9 @@ export async function runLoop(p: LocalPlatform, o: LoopOptions = {}, started = D
           promotion = await step('promote', async () => promote(p, endpoint, modelName, run.manifest.version, waitMs, servedVersion),
             (r) => `${path.relative(process.cwd(), r.pinsFile) || r.pinsFile}: models.${r.change.model}.${r.change.target} ${r.change.from} -> ${r.change.to} (working copy ${r.workingCopy}); ${r.reloaded.join(', ')}`);
           await step('verify the new version serves', async () => {
-            const r = await sendPhase('verify', sampleRows(dataRows, Math.min(rowsPerPhase, 20), seed + 2));
+            const n = Math.min(rowsPerPhase, 20);
+            const keyed = enrich ? await keyedRows(n, seed + 2) : undefined;
+            const r = await sendPhase('verify', keyed?.rows ?? sampleRows(dataRows, n, seed + 2), keyed?.keys);
             const versions = [...new Set(r.requests.map((q) => q.modelVersion))];
             if (versions.length !== 1 || Number(versions[0]) !== run.manifest.version) throw new Error(`answers came from version(s) ${versions.join(', ')}, expected ${run.manifest.version}`);
             return r;
@@ -467,24 +483,7 @@ async function checkOnlineFeatures(f: LocalWorkload): Promise<FeatureCheck> {
   if (!view) throw new Error(`feature server ${f.workload.id} has no online view keyed by one entity to check`);
   const entity = entities.find((e) => e.name === view.entities[0]);
   const joinKey = entity?.joinKey ?? view.entities[0];
-  const root = String(obj(cfg.offlineStore).root ?? '');
-  const source = path.isAbsolute(view.source.path) ? view.source.path : path.join(root, view.source.path);
-  const files = parquetFiles(source);
-  if (!files.length) throw new Error(`the offline source of view '${view.name}' (${source}) holds no Parquet file`);
-  const { parquetReadObjects } = await import('hyparquet');
-  const latest = new Map<string, { key: number | string; ts: number; row: Record<string, unknown> }>();
-  const tsField = view.timestampField ?? 'event_timestamp';
-  for (const file of files) {
-    const buf = fs.readFileSync(file);
-    const rows = await parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer });
-    for (const row of rows) {
-      const raw = row[joinKey];
-      const key = typeof raw === 'bigint' ? Number(raw) : raw as number | string;
-      const t = row[tsField] instanceof Date ? (row[tsField] as Date).getTime() : Number(row[tsField]);
-      const prev = latest.get(String(key));
-      if (!prev || t >= prev.ts) latest.set(String(key), { key, ts: t, row });
-    }
-  }
+  const latest = await latestOfflineRows(cfg, view, joinKey);
   const picked = [...latest.values()].slice(0, 3);
   const refs = view.features.map((x) => `${view.name}:${x.name}`);
   const res = await fetch(`${f.url}/get-online-features`, {
@@ -511,4 +510,85 @@ async function checkOnlineFeatures(f: LocalWorkload): Promise<FeatureCheck> {
     values[feat.name] = r.values;
   });
   return { id: f.workload.id, url: f.url!, view: view.name, joinKey, entities: picked.map((x) => x.key), values };
+}
+
+type RegistryDoc = Record<string, unknown>;
+interface ViewDoc { name: string; entities: string[]; features: { name: string }[]; source: { path: string }; timestampField?: string; online?: boolean }
+
+/** The latest row (by the view's timestamp field) of each entity in a view's offline source, by key text. */
+async function latestOfflineRows(cfg: RegistryDoc, view: ViewDoc, joinKey: string): Promise<Map<string, { key: number | string; ts: number; row: Record<string, unknown> }>> {
+  const root = String(obj(cfg.offlineStore).root ?? '');
+  const source = path.isAbsolute(view.source.path) ? view.source.path : path.join(root, view.source.path);
+  const files = parquetFiles(source);
+  if (!files.length) throw new Error(`the offline source of view '${view.name}' (${source}) holds no Parquet file`);
+  const { parquetReadObjects } = await import('hyparquet');
+  const latest = new Map<string, { key: number | string; ts: number; row: Record<string, unknown> }>();
+  const tsField = view.timestampField ?? 'event_timestamp';
+  for (const file of files) {
+    const buf = fs.readFileSync(file);
+    const rows = await parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer });
+    for (const row of rows) {
+      const raw = row[joinKey];
+      const key = typeof raw === 'bigint' ? Number(raw) : raw as number | string;
+      const t = row[tsField] instanceof Date ? (row[tsField] as Date).getTime() : Number(row[tsField]);
+      const prev = latest.get(String(key));
+      if (!prev || t >= prev.ts) latest.set(String(key), { key, ts: t, row });
+    }
+  }
+  return latest;
+}
+
+/** How the loop drives an endpoint that looks its features up by entity key. */
+export interface EnrichmentPlan {
+  /** The request input carrying the keys, and its datatype. */
+  readonly input: string;
+  readonly datatype: 'INT64' | 'BYTES';
+  readonly joinKey: string;
+  readonly featureService: string;
+  /** The local feature server the endpoint asks. */
+  readonly serverUrl: string;
+  /** Keys of the entities the online store holds (from the first view of the service). */
+  readonly keys: readonly (number | string)[];
+}
+
+async function enrichmentPlan(endpoint: LocalWorkload, servers: readonly LocalWorkload[]): Promise<EnrichmentPlan> {
+  const f = obj(endpoint.config?.features);
+  const url = String(f.url ?? '');
+  const entityInputs = Object.entries(obj(f.entityInputs)) as [string, string][];
+  if (entityInputs.length !== 1) throw new Error(`endpoint ${endpoint.workload.id} looks its features up by ${entityInputs.length} entity inputs; the local loop sends one`);
+  const [input, joinKey] = entityInputs[0];
+  const server = servers.find((x) => x.url && url.startsWith(x.url));
+  if (!server) throw new Error(`endpoint ${endpoint.workload.id} looks its features up at ${url}, where no local feature server runs`);
+  const cfg = server.config ?? {};
+  const featureService = String(f.featureService);
+  const service = ((cfg.featureServices as { name: string; features: string[] }[] | undefined) ?? []).find((x) => x.name === featureService);
+  if (!service) throw new Error(`feature server ${server.workload.id} has no feature service '${featureService}'`);
+  const viewName = service.features[0].split(':')[0];
+  const view = ((cfg.featureViews as ViewDoc[] | undefined) ?? []).find((v) => v.name === viewName);
+  if (!view) throw new Error(`feature service '${featureService}' names view '${viewName}', which feature server ${server.workload.id} lacks`);
+  const keys = [...(await latestOfflineRows(cfg, view, joinKey)).values()].map((x) => x.key);
+  if (!keys.length) throw new Error(`view '${viewName}' holds no entity to send`);
+  return { input, datatype: typeof keys[0] === 'string' ? 'BYTES' : 'INT64', joinKey, featureService, serverUrl: server.url!, keys };
+}
+
+/** The feature rows (in `featureNames` order) the feature service holds for `keys`: what the endpoint will assemble. */
+async function lookupRows(plan: EnrichmentPlan, keys: readonly (number | string)[], featureNames: readonly string[]): Promise<number[][]> {
+  const res = await fetch(`${plan.serverUrl}/get-online-features`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ feature_service: plan.featureService, entities: { [plan.joinKey]: keys } }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${plan.serverUrl}/get-online-features answered ${res.status}: ${text.slice(0, 300)}`);
+  const answer = JSON.parse(text) as { metadata: { feature_names: string[] }; results: { values: unknown[]; statuses: string[] }[] };
+  const columns = featureNames.map((name) => {
+    const i = answer.metadata.feature_names.indexOf(name);
+    if (i < 0) throw new Error(`feature service '${plan.featureService}' does not provide '${name}', a feature of the model`);
+    return answer.results[i];
+  });
+  return keys.map((key, r) => columns.map((c, j) => {
+    if (c.statuses[r] !== 'PRESENT') throw new Error(`${plan.joinKey} ${String(key)}: '${featureNames[j]}' is ${c.statuses[r]} in the online store`);
+    return Number(c.values[r]);
+  }));
 }

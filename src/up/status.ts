@@ -134,7 +134,7 @@ export class StatusView {
         if (e) l.event = e;
       }
     }
-    const cols = this.o.stream.columns ?? 120;
+    const cols = this.o.stream.columns || 120;
     const text = [...this.lines.values()].map((l) => this.format(l).slice(0, Math.max(20, cols - 1)));
     this.clear();
     if (text.length) this.o.stream.write(`${text.join('\n')}\n`);

@@ -30,8 +30,10 @@ export interface OutputTensor {
 /** One request of a replay and what came back. */
 export interface ReplayedRequest {
   readonly id: string;
-  /** The rows sent (feature values in the model's order). */
+  /** The rows the model saw (feature values in the model's order): sent, or looked up by entity key. */
   readonly rows: readonly (readonly number[])[];
+  /** Entity keys sent instead of the rows (an endpoint that looks its features up), when so. */
+  readonly entityKeys?: readonly (string | number)[];
   readonly modelVersion: string;
   readonly outputs: readonly OutputTensor[];
 }
@@ -99,26 +101,46 @@ export function shiftRows(rows: readonly (readonly number[])[], std: readonly nu
   return rows.map((r) => r.map((v, j) => v + k * std[j]));
 }
 
+/** How a replay sends its rows. */
+export interface ReplayOptions {
+  readonly phase: string;
+  /** Rows per request. */
+  readonly batch: number;
+  /** Request ids are `<idPrefix>-<n>`. */
+  readonly idPrefix: string;
+  readonly featureNames: readonly string[];
+  /**
+   * Send these entity keys (one per row) in the input `input` instead of the rows: the endpoint
+   * looks the features up; `rows` are what it will find (recorded for the checks).
+   */
+  readonly entity?: { readonly input: string; readonly datatype: 'INT64' | 'BYTES'; readonly keys: readonly (string | number)[] };
+}
+
 /**
  * Sends `rows` in requests of `batch` rows to `/v2/models/<model>/infer`, one after the other,
  * with ids `<idPrefix>-<n>`; fails on any non-200 answer, naming the request and the answer.
  */
-export async function replay(target: TrafficTarget, rows: readonly (readonly number[])[], o: { phase: string; batch: number; idPrefix: string; featureNames: readonly string[] }): Promise<Replay> {
+export async function replay(target: TrafficTarget, rows: readonly (readonly number[])[], o: ReplayOptions): Promise<Replay> {
   const requests: ReplayedRequest[] = [];
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   const d = o.featureNames.length;
+  if (o.entity && o.entity.keys.length !== rows.length) throw new Error(`${o.entity.keys.length} entity keys for ${rows.length} rows`);
   for (let start = 0, n = 0; start < rows.length; start += o.batch, n++) {
     const chunk = rows.slice(start, start + o.batch);
     const id = `${o.idPrefix}-${n}`;
-    const body = { id, inputs: [{ name: target.input.name, datatype: target.input.datatype, shape: [chunk.length, d], data: chunk.flat() }] };
+    const keys = o.entity?.keys.slice(start, start + o.batch);
+    const input = o.entity
+      ? { name: o.entity.input, datatype: o.entity.datatype, shape: [keys!.length], data: keys }
+      : { name: target.input.name, datatype: target.input.datatype, shape: [chunk.length, d], data: chunk.flat() };
+    const body = { id, inputs: [input] };
     const res = await fetch(`${target.url}/v2/models/${encodeURIComponent(target.model)}/infer`, {
       method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000),
     });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`inference request ${id} to ${target.url} answered ${res.status}: ${text.slice(0, 500)}`);
     const answer = JSON.parse(text) as { model_version?: string; outputs?: OutputTensor[] };
-    requests.push({ id, rows: chunk.map((r) => [...r]), modelVersion: String(answer.model_version), outputs: answer.outputs ?? [] });
+    requests.push({ id, rows: chunk.map((r) => [...r]), ...(keys ? { entityKeys: keys } : {}), modelVersion: String(answer.model_version), outputs: answer.outputs ?? [] });
   }
   return { phase: o.phase, model: target.model, url: target.url, featureNames: [...o.featureNames], requests };
 }

@@ -42,6 +42,20 @@ describe('cdk-mlops up: faults and stopping', () => {
     await nothingLeft(state);
   }, 90_000);
 
+  test('a loop step that fails ends the loop: the summary says which and why, exit 1, everything stopped', async () => {
+    const state = path.join(dir, 'nodrift');
+    const r = await startUp(['--app', path.join(FIXTURES, 'app.ts'), '--once', '--shift=0.001', '--state', state, '--data', data], dir).done;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^cdk-mlops up --once: the loop FAILED in [\d.]+ s/);
+    expect(r.stdout).toMatch(/\n  ok +monitor \(baseline\) /);
+    expect(r.stdout).toMatch(/\n  FAILED monitor \(shifted\) +[\d.]+ s  the monitor found no dataset drift in the shifted traffic \(\d+\/30 features drifted, share 0\.\d\d\); see \S+\.html/);
+    expect(r.stdout).not.toContain('retraining');
+    const summary = JSON.parse(fs.readFileSync(path.join(state, 'summary.json'), 'utf8'));
+    expect(summary.ok).toBe(false);
+    expect(summary.steps.map((s: { name: string }) => s.name).pop()).toBe('monitor (shifted)');
+    await nothingLeft(state);
+  }, 90_000);
+
   test('a second up in the same directory is refused while the first runs; Ctrl-C then stops the first cleanly', async () => {
     const state = path.join(dir, 'running');
     const first = startUp(['--app', path.join(FIXTURES, 'app.ts'), '--state', state, '--data', data, '--monitor-every', '1s'], dir);

@@ -130,6 +130,18 @@ describe('cdk-mlops up --once on the fixture platform', () => {
     expect(await check('verify', 2)).toBe(20);
   });
 
+  test('baseline and verification requests carried patient ids; the server assembled the rows the feature store holds for them', () => {
+    for (const phase of ['baseline', 'verify']) {
+      const replay = JSON.parse(fs.readFileSync(path.join(state, 'traffic', `${phase}.json`), 'utf8')) as Replay;
+      for (const q of replay.requests) {
+        expect(q.entityKeys).toHaveLength(q.rows.length);
+        q.entityKeys!.forEach((id, i) => expect(q.rows[i]).toEqual(replay.featureNames.map((f) => featureRows.get(Number(id))![f])));
+      }
+    }
+    const shifted = JSON.parse(fs.readFileSync(path.join(state, 'traffic', 'shifted.json'), 'utf8')) as Replay;
+    expect(shifted.requests.every((q) => q.entityKeys === undefined)).toBe(true);
+  });
+
   test('the shifted rows are the data set moved by 1.5 reference standard deviations', async () => {
     const shifted = JSON.parse(fs.readFileSync(path.join(state, 'traffic', 'shifted.json'), 'utf8')) as Replay;
     const ref = await registry.getReference('cancer', 1);
