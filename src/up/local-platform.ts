@@ -431,11 +431,17 @@ export class LocalPlatform {
     await this.runJob(once, reason);
     const latest = path.join(l.reportDir, 'latest.json');
     const result = JSON.parse(fs.readFileSync(latest, 'utf8')) as MonitorResult;
-    // The timestamped copies: the newest of this model and version.
-    const stamped = fs.readdirSync(l.reportDir).filter((f) => f.startsWith(`${result.model}-v${result.version}-`)).sort();
-    const json = stamped.filter((f) => f.endsWith('.json')).pop();
-    const html = stamped.filter((f) => f.endsWith('.html')).pop();
-    return { result, json: json ? path.join(l.reportDir, json) : latest, html: html ? path.join(l.reportDir, html) : undefined };
+    // The monitor's timestamped reports have a resolution of one second: two runs within a
+    // second share a name. Each run's result and report are kept under a number of their own.
+    const runs = path.join(path.dirname(l.reportDir), 'runs');
+    fs.mkdirSync(runs, { recursive: true });
+    const n = String(fs.readdirSync(runs).filter((f) => f.endsWith('.json')).length + 1).padStart(3, '0');
+    const json = path.join(runs, `run-${n}.json`);
+    fs.copyFileSync(latest, json);
+    const latestHtml = path.join(l.reportDir, 'latest.html');
+    const html = fs.existsSync(latestHtml) ? path.join(runs, `run-${n}.html`) : undefined;
+    if (html) fs.copyFileSync(latestHtml, html);
+    return { result, json, html };
   }
 
   /** The CronJob `namespace/name` as a local workload (a retraining template). */

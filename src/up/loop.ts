@@ -140,6 +140,15 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
+/** Waits until the endpoint reports `version`. */
+async function waitServed(served: () => Promise<number | undefined>, version: number, waitMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while ((await served()) !== version) {
+    if (Date.now() > deadline) throw new Error(`the endpoint did not serve ${what} within ${waitMs} ms`);
+    await sleep(200);
+  }
+}
+
 /** Counts prediction records whose id starts with `prefix` under a log root. */
 function countLogged(root: string, model: string, prefix: string): number {
   let n = 0;
@@ -343,8 +352,19 @@ export async function runLoop(p: LocalPlatform, o: LoopOptions = {}, started = D
         if (run && !run.manifest.gate?.passed) {
           notes.push(`${modelName}@${run.manifest.version} failed its quality gate (${run.manifest.gate?.reasons.join('; ')}): registered, not promoted`);
         } else if (run) {
-          promotion = await step('promote', async () => promote(p, endpoint, modelName, run.manifest.version, waitMs, servedVersion),
-            (r) => `${path.relative(process.cwd(), r.pinsFile) || r.pinsFile}: models.${r.change.model}.${r.change.target} ${r.change.from} -> ${r.change.to} (working copy ${r.workingCopy}); ${r.reloaded.join(', ')}`);
+          const ref = (endpoint.config?.models as { name: string; ref: number | string }[]).find((m) => m.name === modelName)?.ref;
+          if (typeof ref === 'string') {
+            // Following an alias (`latest`, or the gate's alias): the server moves by itself.
+            await step(`follow '${ref}'`, async () => {
+              const aliased = await registry!.resolve(modelName, ref);
+              if (aliased !== run.manifest.version) throw new Error(`the endpoint follows '${ref}', which points at v${aliased}, not the retrained v${run.manifest.version}`);
+              await waitServed(servedVersion, aliased, waitMs, `${modelName}@${aliased} through '${ref}'`);
+              return aliased;
+            }, (v) => `the endpoint follows '${ref}', now v${v}: no pin to promote`);
+          } else {
+            promotion = await step('promote', async () => promote(p, endpoint, modelName, run.manifest.version, waitMs, servedVersion),
+              (r) => `${path.relative(process.cwd(), r.pinsFile) || r.pinsFile}: models.${r.change.model}.${r.change.target} ${r.change.from} -> ${r.change.to} (working copy ${r.workingCopy}); ${r.reloaded.join(', ')}`);
+          }
           await step('verify the new version serves', async () => {
             const n = Math.min(rowsPerPhase, 20);
             const keyed = enrich ? await keyedRows(n, seed + 2) : undefined;
@@ -427,9 +447,7 @@ export async function runLoop(p: LocalPlatform, o: LoopOptions = {}, started = D
  */
 async function promote(p: LocalPlatform, endpoint: LocalWorkload, model: string, version: number, waitMs: number, served: () => Promise<number | undefined>): Promise<NonNullable<UpSummary['promotion']>> {
   const current = (endpoint.config?.models as { name: string; ref: number | string }[]).find((m) => m.name === model)?.ref;
-  if (typeof current !== 'number') {
-    throw new Error(`endpoint ${endpoint.workload.id} follows the alias '${String(current)}', not a pinned version: nothing to promote (it follows the alias by itself)`);
-  }
+  if (typeof current !== 'number') throw new Error(`endpoint ${endpoint.workload.id} serves no pinned version of '${model}'`);
   const candidates = p.pins.filter((l) => l.model === model && l.version === current);
   const lookup = candidates.find((l) => l.target === p.env.environment) ?? candidates[0];
   if (!lookup) {
@@ -442,12 +460,7 @@ async function promote(p: LocalPlatform, endpoint: LocalWorkload, model: string,
   fs.mkdirSync(path.dirname(workingCopy), { recursive: true });
   fs.writeFileSync(workingCopy, result.text);
   const changes = await p.resync(`promote ${model} to v${version} for '${lookup.target}'`);
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    if ((await served()) === version) break;
-    if (Date.now() > deadline) throw new Error(`the endpoint did not serve ${model}@${version} within ${waitMs} ms of the new configuration (see ${path.join(p.o.stateDir, 'logs')})`);
-    await sleep(200);
-  }
+  await waitServed(served, version, waitMs, `${model}@${version} after the new configuration (see ${path.join(p.o.stateDir, 'logs')})`);
   return {
     pinsFile: lookup.file,
     workingCopy,

@@ -170,6 +170,7 @@ describe('cdk-mlops up --once on the fixture platform', () => {
   });
 
   test("the monitor's JSON results: no drift on the baseline, dataset drift on the shifted traffic, which triggered the retraining", () => {
+    expect(summary.monitor.map((m) => path.relative(state, m.json))).toEqual([path.join('monitor', 'cancer-drift', 'runs', 'run-001.json'), path.join('monitor', 'cancer-drift', 'runs', 'run-002.json')]);
     const [baseline, shifted] = summary.monitor.map((m) => JSON.parse(fs.readFileSync(m.json, 'utf8')) as MonitorResult);
     expect(baseline).toMatchObject({ model: 'cancer', version: 1, conditions: { dataset_drift: false } });
     expect(baseline.records.rows).toBe(200);
