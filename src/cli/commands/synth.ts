@@ -49,6 +49,7 @@ function registerTypeScript(appFile: string): void {
  * resolves to the package this CLI belongs to, so the program and the CLI share one copy.
  */
 function resolveSelf(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Module = require('node:module') as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
   const original = Module._resolveFilename;
   if ((original as unknown as { cdkMlopsSelf?: boolean }).cdkMlopsSelf) return;
