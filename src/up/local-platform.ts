@@ -336,6 +336,7 @@ export class LocalPlatform {
 
   /** Runs a Job (or a CronJob's template) to completion. Exit 3 of `train` (gate failed) is not a failure. */
   public async runJob(l: LocalWorkload, reason: string): Promise<JobRun> {
+    this.assertRunning();
     const id = l.workload.id;
     const name = fileNameOf(id);
     fs.rmSync(path.join(this.o.stateDir, 'logs', `${name}.log`), { force: true });
@@ -379,6 +380,7 @@ export class LocalPlatform {
 
   /** Starts a server and waits until it is ready; a failure carries its log tail. */
   public async startService(l: LocalWorkload): Promise<Supervised> {
+    this.assertRunning();
     const id = l.workload.id;
     const name = fileNameOf(id);
     const logFile = path.join(this.o.stateDir, 'logs', `${name}.log`);
@@ -410,6 +412,11 @@ export class LocalPlatform {
     });
     this.serviceWatch.set(id, watch);
     return s;
+  }
+
+  /** Nothing starts once `stop` began (a step still running when Ctrl-C came must not start processes). */
+  private assertRunning(): void {
+    if (this.stopped) throw new Error('cdk-mlops up is stopping: nothing more is started');
   }
 
   /** Stops one running service (SIGTERM, then SIGKILL after the grace period). */

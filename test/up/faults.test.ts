@@ -56,6 +56,21 @@ describe('cdk-mlops up: faults and stopping', () => {
     await nothingLeft(state);
   }, 90_000);
 
+  test('Ctrl-C in the middle of --once: exit 130, nothing started after it, nothing left', async () => {
+    const state = path.join(dir, 'interrupted');
+    const up = startUp(['--app', path.join(FIXTURES, 'app.ts'), '--once', '--state', state, '--data', data], dir);
+    await up.until(/> loop: replay traffic/, 60_000);
+    up.child.kill('SIGINT');
+    const r = await up.done;
+    expect(r.code).toBe(130);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('SIGINT: stopping every process');
+    expect(fs.existsSync(path.join(state, 'summary.json'))).toBe(false);
+    // A moment later still: no step of the interrupted loop started a process.
+    await new Promise((res) => setTimeout(res, 1500));
+    await nothingLeft(state);
+  }, 90_000);
+
   test('a second up in the same directory is refused while the first runs; Ctrl-C then stops the first cleanly', async () => {
     const state = path.join(dir, 'running');
     const first = startUp(['--app', path.join(FIXTURES, 'app.ts'), '--state', state, '--data', data, '--monitor-every', '1s'], dir);
