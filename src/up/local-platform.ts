@@ -52,6 +52,9 @@ export interface SyncChange {
   readonly detail?: string;
 }
 
+/** The file that marks a directory as up's state directory. */
+const STATE_MARKER = '.cdk-mlops-up';
+
 const STATE_PARTS = ['s3', 'config', 'logs', 'work', 'monitor', 'retrain', 'alerts', 'secrets', 'traffic', 'dist', 'pins', 'jobs.json', 'summary.json'];
 
 /** Raised when a service that was ready ends on its own: carries its log tail. */
@@ -203,6 +206,16 @@ export class LocalPlatform {
   public async open(): Promise<void> {
     fs.mkdirSync(this.o.stateDir, { recursive: true });
     this.lock.acquire();
+    // The state directory is up's alone: starting over deletes in it, so a directory with other
+    // files (the repository, a dist/ folder) is refused.
+    const marker = path.join(this.o.stateDir, STATE_MARKER);
+    if (!fs.existsSync(marker)) {
+      const others = fs.readdirSync(this.o.stateDir).filter((e) => e !== 'up.lock').sort();
+      if (others.length) {
+        throw new Error(`the state directory ${this.o.stateDir} holds files cdk-mlops up did not create (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''}); give --state an empty or new directory`);
+      }
+      fs.writeFileSync(marker, 'The state directory of `cdk-mlops up` (registry, logs, reports, configurations); safe to delete when up is not running.\n');
+    }
     if (this.o.fresh) {
       for (const part of STATE_PARTS) fs.rmSync(path.join(this.o.stateDir, part), { recursive: true, force: true });
     }

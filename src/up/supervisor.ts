@@ -81,9 +81,7 @@ export class Supervisor {
   private readonly children: Supervised[] = [];
   private stopping = false;
 
-  constructor(private readonly logDir: string, private readonly graceMs = 10_000) {
-    fs.mkdirSync(logDir, { recursive: true });
-  }
+  constructor(private readonly logDir: string, private readonly graceMs = 10_000) {}
 
   /** Processes started so far. */
   public get processes(): readonly Supervised[] {
@@ -93,6 +91,7 @@ export class Supervisor {
   /** Starts a long-running process and waits until it is ready. */
   public async start(o: StartOptions): Promise<Supervised> {
     const logFile = path.join(this.logDir, `${o.name}.log`);
+    fs.mkdirSync(this.logDir, { recursive: true });
     const fd = fs.openSync(logFile, 'a');
     const child = spawn(o.command, [...o.args], {
       cwd: o.cwd,

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { run } from '../../src/cli/commands/up';
 
@@ -41,5 +43,23 @@ describe('cdk-mlops up: usage', () => {
     expect(r.err).toContain(`cdk-mlops up: ${message}`);
     expect(r.err).toContain("Run 'cdk-mlops up --help' for the options.");
     expect(r.out).toBe('');
+  });
+});
+
+describe('cdk-mlops up: the state directory', () => {
+  test('a directory holding files up did not create is refused before anything is deleted or started', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'up-state-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'dist'));
+      fs.writeFileSync(path.join(dir, 'dist', 'keep.txt'), 'mine');
+      fs.writeFileSync(path.join(dir, 'README.md'), 'mine');
+      const r = await up(['--app', APP, '--once', '--state', dir]);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`cdk-mlops up: the state directory ${dir} holds files cdk-mlops up did not create (README.md, dist); give --state an empty or new directory`);
+      expect(fs.readFileSync(path.join(dir, 'dist', 'keep.txt'), 'utf8')).toBe('mine');
+      expect(fs.readdirSync(dir).sort()).toEqual(['README.md', 'dist']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
