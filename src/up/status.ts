@@ -24,6 +24,8 @@ export interface StatusOptions {
   readonly silent?: boolean;
   /** Refresh period of the live view, in milliseconds. @default 500 */
   readonly refreshMs?: number;
+  /** Off a terminal: how often running jobs' progress is looked at, in milliseconds. @default 5000 */
+  readonly progressMs?: number;
 }
 
 /** The message of the last JSON (pino) line of a log file, or its last plain line. */
@@ -74,6 +76,22 @@ export class StatusView {
     if (this.live) {
       this.timer = setInterval(() => this.redraw(), o.refreshMs ?? 500);
       this.timer.unref();
+    } else if (!o.silent) {
+      // Off a terminal, long steps still show progress: a line when a running job's last log
+      // event changed, at most every `progressMs`.
+      this.timer = setInterval(() => this.progress(), o.progressMs ?? 5000);
+      this.timer.unref();
+    }
+  }
+
+  private progress(): void {
+    for (const l of this.lines.values()) {
+      if (l.state !== 'running' || !l.logFile) continue;
+      const e = lastLogEvent(l.logFile);
+      if (e && e !== l.event) {
+        l.event = e;
+        this.o.stream.write(`${this.format(l)}\n`);
+      }
     }
   }
 

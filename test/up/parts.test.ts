@@ -52,6 +52,28 @@ describe('status view', () => {
     expect(sink.text.endsWith('> train         running                         fit 40%\n. serve         pending\n')).toBe(true);
   });
 
+  test('off a terminal, a running job\'s progress (its last log event) is printed when it changes', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'up-status-'));
+    const log = path.join(dir, 'train.log');
+    fs.writeFileSync(log, `${JSON.stringify({ level: 30, msg: 'fit 10%' })}\n`);
+    const sink = new Sink();
+    const v = new StatusView({ stream: sink, progressMs: 20 });
+    v.set('train', { state: 'running', event: 'train', logFile: log });
+    await new Promise((r) => setTimeout(r, 80));
+    fs.appendFileSync(log, `${JSON.stringify({ level: 30, msg: 'fit 60%' })}\n`);
+    await new Promise((r) => setTimeout(r, 80));
+    v.set('train', { state: 'done', event: 'train finished' });
+    await new Promise((r) => setTimeout(r, 60));
+    v.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(sink.text.split('\n').filter(Boolean)).toEqual([
+      '> train         running                         train',
+      '> train         running                         fit 10%',
+      '> train         running                         fit 60%',
+      '= train         done                            train finished',
+    ]);
+  });
+
   test('silent prints nothing', () => {
     const sink = new Sink();
     const v = new StatusView({ stream: sink, silent: true });
