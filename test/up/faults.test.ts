@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { portRefused, portsOfState, processesMentioning, startUp, writeFixtureData } from './support';
+import { cliPath } from '../support/dist';
 
 /**
  * `cdk-mlops up` when things go wrong, and when it is stopped: a service that cannot start, a
@@ -68,6 +70,18 @@ describe('cdk-mlops up: faults and stopping', () => {
     expect(fs.existsSync(path.join(state, 'summary.json'))).toBe(false);
     // A moment later still: no step of the interrupted loop started a process.
     await new Promise((res) => setTimeout(res, 1500));
+    await nothingLeft(state);
+  }, 90_000);
+
+  test('a reader that goes away (up ... | head) neither crashes up nor leaves its processes behind', async () => {
+    const state = path.join(dir, 'piped');
+    const child = spawn(process.execPath, [cliPath(), 'up', '--app', path.join(FIXTURES, 'app.ts'), '--once', '--json', '--state', state, '--data', data], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Read the first chunk of each stream, then close them: later writes hit a closed pipe.
+    child.stderr.once('data', () => child.stderr.destroy());
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(state, 'summary.json'), 'utf8')).ok).toBe(true);
     await nothingLeft(state);
   }, 90_000);
 

@@ -202,11 +202,24 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  // A reader that goes away (`up ... | head`) must not crash up and leave its children running:
+  // output to a closed pipe is dropped.
+  const onPipeError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  };
+  process.stdout.on('error', onPipeError);
+  process.stderr.on('error', onPipeError);
+  // Last resort, whatever ends this process: no child outlives it.
+  const onExit = () => platform.supervisor.killAll();
+  process.on('exit', onExit);
   const cleanup = async () => {
     await platform.stop();
     status.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    process.off('exit', onExit);
   };
 
   try {
