@@ -118,10 +118,13 @@ project.eslint?.addRules({
   '@stylistic/max-len': ['error', { code: 200, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreComments: true }],
 });
 
-// The README's first quick-start command runs this: build, then synthesize the example platform.
-const demo = project.addTask('demo', { description: 'Build and synthesize the example platform into dist/' });
+// The README's first quick-start command runs this: build, synthesize the showcase platform (dev
+// and prod) into dist/, then run its whole loop on this machine once (train, serve, drift,
+// retrain, promote) and print the summary.
+const demo = project.addTask('demo', { description: 'Build, synthesize the showcase platform into dist/, and run its loop locally once' });
 demo.spawn(project.compileTask);
-demo.exec('node bin/cdk-mlops synth --app examples/basic-platform.ts --out dist');
+demo.exec('node bin/cdk-mlops synth --app examples/breast-cancer/main.ts --out dist');
+demo.exec('node bin/cdk-mlops up --app examples/breast-cancer/main.ts --once --fresh');
 
 project.addTask('bench:synth', { description: 'Benchmark: synthesis time and memory, 1 to 100 endpoint groups vs plain cdktf + cdk8s', exec: 'tsc --build && ts-node --transpile-only bench/synth/index.ts' });
 
