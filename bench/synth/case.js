@@ -1,6 +1,7 @@
 'use strict';
 // One measured case, run in a fresh process (cold): node bench/synth/case.js <variant> <groups>
 //   example   synthesize examples/basic-platform.ts through the CLI code path (groups ignored)
+//   showcase  the same for examples/breast-cancer/main.ts (every capability construct)
 //   platform  an MlPlatform + <groups> model-endpoint-sized groups of objects, synthesized
 //   baseline  the same groups created with plain cdktf + cdk8s (no platform layer), synthesized
 // Prints one JSON line: { variant, groups, loadMs, synthMs, totalMs, maxRssMiB, tfResources, k8sObjects }.
@@ -51,12 +52,13 @@ function endpointGroup(scopeCloud, scopeCluster, i, aws, k8s, kplus, platformWor
 }
 
 let result;
-if (variant === 'example') {
+if (variant === 'example' || variant === 'showcase') {
   const { synthApp } = require(path.join(lib, 'cli', 'commands', 'synth.js'));
   const t1 = process.hrtime.bigint();
   cpuAtT1 = process.cpuUsage();
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
-  const r = synthApp(path.join(__dirname, '..', '..', 'examples', 'basic-platform.ts'), out);
+  const program = variant === 'example' ? ['basic-platform.ts'] : ['breast-cancer', 'main.ts'];
+  const r = synthApp(path.join(__dirname, '..', '..', 'examples', ...program), out);
   const t2 = process.hrtime.bigint();
   fs.rmSync(out, { recursive: true, force: true });
   result = { loadMs: ms(t0, t1), synthMs: ms(t1, t2), tfResources: r.reduce((a, x) => a + x.inventory.terraform.total, 0), k8sObjects: r.reduce((a, x) => a + x.inventory.kubernetes.total, 0) };

@@ -48,11 +48,18 @@ function main(): void {
   say(`## Synthesis (bench:synth)\n\n${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; median of ${RUNS} cold runs per case, each in a fresh process. Command: \`npm run bench:synth\`.\n`);
 
   const ex: Sample[] = [];
-  for (let r = 0; r < RUNS; r++) ex.push(run('example', 0));
+  const showcase: Sample[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    ex.push(run('example', 0));
+    showcase.push(run('showcase', 0));
+  }
   say('### The example, cold (process start to files written)\n');
   say('| what | Terraform resources | Kubernetes objects | wall time (median) | CPU time (median) | peak RSS (median) | goal |');
   say('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
-  say(`| examples/basic-platform.ts (dev + prod) | ${ex[0].tfResources} | ${ex[0].k8sObjects} | ${(median(ex.map((s) => s.totalMs)) / 1000).toFixed(2)} s | ${(median(ex.map((s) => s.totalCpuMs)) / 1000).toFixed(2)} s | ${median(ex.map((s) => s.maxRssMiB)).toFixed(0)} MiB | < 5 s |\n`);
+  for (const [name, xs] of [['examples/basic-platform.ts (dev + prod)', ex], ['examples/breast-cancer/main.ts (dev + prod, every capability)', showcase]] as const) {
+    say(`| ${name} | ${xs[0].tfResources} | ${xs[0].k8sObjects} | ${(median(xs.map((s) => s.totalMs)) / 1000).toFixed(2)} s | ${(median(xs.map((s) => s.totalCpuMs)) / 1000).toFixed(2)} s | ${median(xs.map((s) => s.maxRssMiB)).toFixed(0)} MiB | < 5 s |`);
+  }
+  say('');
 
   const rows: { groups: number; p: Sample[]; b: Sample[] }[] = [];
   for (const g of GROUPS) {
@@ -81,7 +88,7 @@ function main(): void {
   const late = (cpu(200, 'p') - cpu(100, 'p')) / 100;
   say(`\nLinear fit of CPU time against groups: platform ${pFit.slope.toFixed(2)} ms/group + ${pFit.intercept.toFixed(0)} ms (R² ${pFit.r2.toFixed(3)}), baseline ${bFit.slope.toFixed(2)} ms/group + ${bFit.intercept.toFixed(0)} ms (R² ${bFit.r2.toFixed(3)}); marginal cost ratio ${(pFit.slope / bFit.slope).toFixed(2)}x.`);
   say(`Marginal CPU cost per group: ${early.toFixed(2)} ms between 10 and 50 groups, ${late.toFixed(2)} ms between 100 and 200 (a fixed start-up cost, JIT warm-up, makes the small sizes dearer per group).`);
-  say(`Goals: example < 5 s cold: ${median(ex.map((s) => s.totalMs)) < 5000 ? 'met' : 'NOT met'}; within 1.3x of the baseline at 100 groups: ${ratio100 <= 1.3 ? 'met' : 'NOT met'} (${ratio100.toFixed(2)}x); linear growth (marginal cost at 100-200 groups at most 1.25x that at 10-50): ${late <= 1.25 * early ? 'met' : 'NOT met'} (${(late / early).toFixed(2)}x).`);
+  say(`Goals: example < 5 s cold: ${Math.max(median(ex.map((s) => s.totalMs)), median(showcase.map((s) => s.totalMs))) < 5000 ? 'met' : 'NOT met'}; within 1.3x of the baseline at 100 groups: ${ratio100 <= 1.3 ? 'met' : 'NOT met'} (${ratio100.toFixed(2)}x); linear growth (marginal cost at 100-200 groups at most 1.25x that at 10-50): ${late <= 1.25 * early ? 'met' : 'NOT met'} (${(late / early).toFixed(2)}x).`);
 }
 
 main();
