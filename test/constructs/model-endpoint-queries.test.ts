@@ -79,9 +79,12 @@ describe('ModelEndpoint PromQL, evaluated by Prometheus', () => {
     const canary = await exposition('primary', '8', 90, 10, [[0.04, 90], [0.08, 8], [0.2, 2]]);
     // stable pods (hash 'old'): all 503 and slow, which must not leak into the canary's numbers
     const stable = await exposition('primary', '7', 0, 100, [[4, 100]]);
+    // healthy new pods: only 200s (no 5xx series exists at all)
+    const healthy = await exposition('primary', '9', 100, 0, [[0.04, 100]]);
     const series = [
       ...inputSeries(canary, { ...TARGET, rollouts_pod_template_hash: 'new' }),
       ...inputSeries(stable, { ...TARGET, pod: 'fraud-old-1', rollouts_pod_template_hash: 'old' }),
+      ...inputSeries(healthy, { ...TARGET, pod: 'fraud-healthy-1', rollouts_pod_template_hash: 'healthy' }),
     ];
     const out = promtool([{
       interval: '1m',
@@ -94,6 +97,8 @@ describe('ModelEndpoint PromQL, evaluated by Prometheus', () => {
         near(args(query('error-rate'), 'old'), 100 / 103),
         // the stable pods' 4 s requests fall in (2.5, 5]: rank 99 of 100 interpolates to 4.975
         near(args(query('p99-latency'), 'old'), 2.5 + 2.5 * 0.99),
+        // pods that answered only 2xx: an error rate of 0 (the canary can be promoted), not "no data"
+        near(args(query('error-rate'), 'healthy'), 0),
         // pods with no traffic at all: no sample, so the analysis is neither success nor failure
         { expr: args(query('error-rate'), 'none'), eval_time: '10m', exp_samples: [] },
       ],

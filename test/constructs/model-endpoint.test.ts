@@ -239,7 +239,7 @@ describe('ModelEndpoint: canary with Argo Rollouts', () => {
     expect(Object.keys(byName)).toEqual(['error-rate', 'p99-latency', 'prediction-drift']);
     expect(byName['error-rate'].provider.prometheus).toEqual({
       address: 'http://prometheus-operated.monitoring.svc:9090',
-      query: `sum(rate(cdk_mlops_serve_requests_total{code=~"5..",${sel}}[2m])) / sum(rate(cdk_mlops_serve_requests_total{${sel}}[2m]))`,
+      query: `(sum(rate(cdk_mlops_serve_requests_total{code=~"5..",${sel}}[2m])) or vector(0)) / sum(rate(cdk_mlops_serve_requests_total{${sel}}[2m]))`,
     });
     expect(byName['error-rate'].successCondition).toBe('len(result) > 0 && !isNaN(result[0]) && result[0] <= 0.02');
     expect(byName['error-rate'].failureCondition).toBe('len(result) > 0 && !isNaN(result[0]) && !(result[0] <= 0.02)');

@@ -30,11 +30,15 @@ function escapeLabelValue(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-/** Share of inference requests answered 5xx over `window` (NaN or no sample without traffic). */
+/**
+ * Share of inference requests answered 5xx over `window`: 0 for pods that never failed (the
+ * runtime creates a status-code series only once it has answered that code, hence `or
+ * vector(0)`), no sample without traffic (the analysis stays inconclusive).
+ */
 export function errorRateQuery(labels: Record<string, string>, window: string): string {
   const all = selector(labels);
   const failed = selector(labels, { code: '5..' });
-  return `sum(rate(${SERVE_METRIC_NAMES.requests}${failed}[${window}])) / sum(rate(${SERVE_METRIC_NAMES.requests}${all}[${window}]))`;
+  return `(sum(rate(${SERVE_METRIC_NAMES.requests}${failed}[${window}])) or vector(0)) / sum(rate(${SERVE_METRIC_NAMES.requests}${all}[${window}]))`;
 }
 
 /** The `quantile` (0..1) of inference request latency in seconds over `window`. */
