@@ -372,7 +372,11 @@ export function evaluateColumn(rc: ReferenceColumn, state: ColumnState, options:
       const cur = state.sortedValues();
       if (method === 'ks') {
         const d = ksStatistic(rc.sorted, cur.values, rc.weights, cur.weights);
-        const r = ksPValue(d, rc.n, state.count, options.ksMethod ?? 'auto');
+        // D is measured against what the reference stores: when that is a sample (or quantiles)
+        // of a larger reference, the test's reference size is the sample's, not the row count
+        // (with the row count, identical distributions would look significantly different).
+        const refN = rc.complete ? rc.n : rc.sorted.length;
+        const r = ksPValue(d, refN, state.count, options.ksMethod ?? 'auto');
         statistic = r.statistic;
         pValue = r.pValue;
         if (cur.rankErrorBound > 0) errorBound = { rank: cur.rankErrorBound, ks: cur.rankErrorBound };

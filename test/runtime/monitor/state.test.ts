@@ -147,6 +147,38 @@ describe('sketch mode against exact mode: KS and Wasserstein within the document
   });
 });
 
+describe('KS against a sampled reference', () => {
+  test('a large reference stored as a sample: the test uses the sample size, so identical distributions do not drift', () => {
+    let falseAlarms = 0;
+    for (let trial = 0; trial < 10; trial++) {
+      // 100k reference rows, stored as a 5,000-value sample; 100k current rows, same distribution.
+      const column = numericColumnReference('x', Array.from(draw(1, 100_000, 500 + trial)));
+      expect(column.count).toBe(100_000);
+      expect(column.sample!.length).toBe(5000);
+      const rc = referenceColumn(column);
+      const state = new ColumnState(planFromReference(rc), { mode: 'exact' });
+      state.addNumbers(draw(1, 100_000, 900 + trial));
+      const r = evaluateColumn(rc, state, { columns: { x: { method: 'ks' } } });
+      expect(r.referenceApproximate).toBe(true);
+      if (r.drifted) falseAlarms++;
+    }
+    // p < 0.05 by chance: about 1 in 20 trials; with the row count instead of the sample size every trial alarmed.
+    expect(falseAlarms).toBeLessThanOrEqual(2);
+  });
+
+  test('a real shift is still detected through the sample', () => {
+    const column = numericColumnReference('x', Array.from(draw(1, 100_000, 7)));
+    const rc = referenceColumn(column);
+    const state = new ColumnState(planFromReference(rc), { mode: 'exact' });
+    const cur = draw(1, 20_000, 8);
+    for (let i = 0; i < cur.length; i++) cur[i] += 0.3 * (column.std ?? 1);
+    state.addNumbers(cur);
+    const r = evaluateColumn(rc, state, { columns: { x: { method: 'ks' } } });
+    expect(r.drifted).toBe(true);
+    expect(r.pValue!).toBeLessThan(1e-6);
+  });
+});
+
 function reference(): ReferenceStatistics {
   const u = lcg(42);
   const a = Array.from({ length: 800 }, () => u() * 10);
