@@ -14,7 +14,20 @@ export const SENSITIVE_CHANGED = '(sensitive value changed)';
  * `private_key`, `token`, `client_secret`, `access_key`, `credentials`, `set_sensitive`, ...
  * (`author`, `authority`, `tokenizer` are not).
  */
-export const SENSITIVE_KEY = /passw(?:or)?d|passphrase|secret|token(?!iz)|private_?key|auth(?!or(?!iz))|credential|api_?key|access_?key|sensitive|connection_?string|kubeconfig|plaintext/i;
+export const SENSITIVE_KEY = /passw(?:or)?d|passphrase|secret|token(?!iz)|private_?key|auth(?!or(?!iz))|credential|api_?key|access_?key|sensitive|connection_?string|kubeconfig|plaintext|signing_?key|hmac/i;
+
+/**
+ * Environment-variable names (upper case) that hold secrets by convention without saying so:
+ * `DB_PASS`, `MYSQL_PWD`, `STRIPE_SK`, `STRIPE_KEY`, `HASH_SALT`: their values are hidden in
+ * name/value pairs.
+ */
+export const SECRET_ENV_NAME = /(?:^|_)(?:PASS|PWD|SK|KEY|SALT|PIN)$/;
+
+/**
+ * Values that are credentials whatever their key: AWS access key ids, Stripe live/test keys,
+ * GitHub and GitLab tokens, Slack tokens and webhook URLs.
+ */
+export const SECRET_VALUE = /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{6,}|\bgh[pousr]_[0-9A-Za-z]{20,}|\bglpat-[0-9A-Za-z_-]{20,}|\bxox[abprs]-[0-9A-Za-z-]{10,}|hooks\.slack\.com\/services\/[0-9A-Za-z/]+/;
 
 /**
  * Keys that name or point at a secret without holding it (`secretName`, `secretKeyRef`,
@@ -87,7 +100,7 @@ export function sensitiveByKey(path: readonly PathSegment[], referenceKeys: Read
     } else if (seg.kind === 'match' && i === path.length - 2) {
       const next = path[i + 1];
       const name = seg.by.find(([f]) => f === 'name' || f === 'key')?.[1];
-      if (next.kind === 'key' && next.key === 'value' && name !== undefined && SENSITIVE_KEY.test(name)) return true;
+      if (next.kind === 'key' && next.key === 'value' && name !== undefined && (SENSITIVE_KEY.test(name) || SECRET_ENV_NAME.test(name))) return true;
     }
   }
   return false;
@@ -122,6 +135,8 @@ export class Redactor {
     if (this.entries.some((p) => path.length > p.length && startsWith(path, p))) return true;
     // A boolean is a setting (`automountServiceAccountToken: false`), never a secret.
     if (typeof value === 'boolean' || value === undefined) return false;
+    if (typeof value === 'string' && SECRET_VALUE.test(value)) return true;
+    if (Array.isArray(value) && value.some((v) => typeof v === 'string' && SECRET_VALUE.test(v))) return true;
     return sensitiveByKey(path, this.referenceKeys);
   }
 }
@@ -140,8 +155,9 @@ function scrubPem(s: string, replacement: (block: string, k: number) => string):
 function scrubLine(line: string): string {
   let out = line.replace(URL_PASSWORD, (_m, head: string) => `${head}${SENSITIVE_VALUE}@`);
   out = out.replace(HEADER_LINE, (_m, head: string) => `${head}${SENSITIVE_VALUE}`);
+  out = out.replace(new RegExp(SECRET_VALUE.source, 'g'), SENSITIVE_VALUE);
   return out.replace(KEY_VALUE_LINE, (m, pre: string, k: string, sep: string, v: string) => {
-    if (!SENSITIVE_KEY.test(k) || REFERENCE_KEY.test(k) || /^(?:true|false)\b/i.test(v) || v.startsWith(SENSITIVE_VALUE)) return m;
+    if (!(SENSITIVE_KEY.test(k) || SECRET_ENV_NAME.test(k)) || REFERENCE_KEY.test(k) || /^(?:true|false)\b/i.test(v) || v.startsWith(SENSITIVE_VALUE)) return m;
     return `${pre}${k}${sep}${SENSITIVE_VALUE}`;
   });
 }

@@ -76,3 +76,26 @@ describe('scrubString', () => {
     expect(changes).toEqual([{ path: 'container_definitions(json)[name=app].environment[name=DB_PASSWORD].value', action: 'change', sensitive: true }]);
   });
 });
+
+describe('sensitive values: conventional secret names and credential-shaped values', () => {
+  test.each([['DB_PASS'], ['MYSQL_PWD'], ['STRIPE_SK'], ['STRIPE_KEY'], ['HASH_SALT'], ['JWT_SIGNING_KEY'], ['WEBHOOK_HMAC']])('env %s is hidden in a name/value pair', (name) => {
+    expect(sensitiveByKey(p('spec', 'containers', { name: 'app' }, 'env', { name }, 'value'))).toBe(true);
+  });
+
+  test('lower-case `key` fields (tolerations, selectors, key refs) are still shown', () => {
+    expect(sensitiveByKey(p('spec', 'tolerations', 0, 'key'))).toBe(false);
+    expect(sensitiveByKey(p('spec', 'containers', { name: 'app' }, 'env', { name: 'MODEL_KEYSPACE' }, 'value'))).toBe(false);
+  });
+
+  test.each([
+    ['an AWS access key id', 'AKIAIOSFODNN7EXAMPLE'],
+    ['a Stripe live key', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc'],
+    ['a GitHub token', 'ghp_0123456789abcdefghij0123456789ABCD'],
+    ['a Slack webhook', 'https://hooks.slack.com/services/T000/B000/XXXXXXXX'],
+  ])('%s is hidden under any key, and inside text', (_what, secret) => {
+    expect(Redactor.DEFAULT.isSensitiveLeaf(p('spec', 'notes'), secret)).toBe(true);
+    const text = scrubString(`endpoint: https://api.example.com\nsetting=${secret}\n`);
+    expect(text).not.toContain(secret);
+    expect(text).toContain('endpoint: https://api.example.com');
+  });
+});
