@@ -210,14 +210,16 @@ export function deployWorkflow(s: WorkflowSettings): Workflow {
         'id-token': 'write',
       },
       'steps': [
-        { name: 'Check out', uses: uses(PINNED_ACTIONS.checkout) },
+        // No token left in .git/config while Terraform (and its providers) run: the push below
+        // gets it through its own environment.
+        { name: 'Check out', uses: uses(PINNED_ACTIONS.checkout), with: { 'persist-credentials': false } },
         ...terraformSteps(s, env, `\${{ vars.${DEPLOY_ROLE_VARIABLE} }}`, `cdk-mlops-deploy-${env.name}`),
         { 'name': 'terraform plan', 'working-directory': `dist/${env.name}/terraform`, 'run': 'terraform plan -input=false -out=tfplan' },
         { 'name': 'terraform apply', 'working-directory': `dist/${env.name}/terraform`, 'run': 'terraform apply -input=false tfplan' },
         {
           name: `Release the cluster plane to Argo CD (${branch})`,
-          env: { BRANCH: branch },
-          run: 'git push --force origin "HEAD:refs/heads/$BRANCH"',
+          env: { BRANCH: branch, GH_TOKEN: '${{ github.token }}', REPOSITORY: '${{ github.repository }}' },
+          run: 'git push --force "https://x-access-token:${GH_TOKEN}@github.com/${REPOSITORY}.git" "HEAD:refs/heads/$BRANCH"',
         },
       ],
     };

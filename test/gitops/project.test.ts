@@ -159,8 +159,10 @@ describe('deploy workflow', () => {
       [`dist/${env.name}/terraform`, 'terraform apply -input=false tfplan'],
     ]);
     const release = steps[steps.length - 1];
-    expect(release.env).toEqual({ BRANCH: `deploy/${env.name}` });
-    expect(release.run).toBe('git push --force origin "HEAD:refs/heads/$BRANCH"');
+    expect(release.env).toEqual({ BRANCH: `deploy/${env.name}`, GH_TOKEN: '${{ github.token }}', REPOSITORY: '${{ github.repository }}' });
+    expect(release.run).toBe('git push --force "https://x-access-token:${GH_TOKEN}@github.com/${REPOSITORY}.git" "HEAD:refs/heads/$BRANCH"');
+    // no credentials persisted in .git/config while Terraform runs
+    expect(steps[0]).toMatchObject({ name: 'Check out', with: { 'persist-credentials': false } });
   });
 });
 
