@@ -221,8 +221,21 @@ export interface AthenaTrainingSetOptions {
  * view's rows that have the same keys and an event time in `[t - ttl, t]`; ROW_NUMBER() over
  * each entity row, ordered by event time, then created time, then `"$path"` (file), all
  * descending, keeps the latest. Rows equal on all three (in the same file) are taken in an
- * order Athena does not define. The result has the entity table's columns plus
- * `__entity_row`, then the features.
+ * order Athena does not define.
+ *
+ * Each entity row is identified by `__entity_row_id`, built from its values only (as Feast's
+ * `entity_row_unique_id`): every join key of the requested views and the entity timestamp,
+ * each cast to VARCHAR and length-prefixed (`<len>:<value>`, joined by `,`), so the id is the
+ * same however often, and in whatever order, Athena reads the entity table (Trino inlines a
+ * WITH query at each reference, so a positional `row_number() OVER ()` could number the rows
+ * differently per view and attach one entity's features to another). The length prefix makes
+ * the id injective: different (keys, timestamp) tuples never share an id. Entity rows with a
+ * null join key get a null id and null features, as they would from the equality join.
+ * Entity rows that are exact duplicates in their keys and timestamp share one id: each gets
+ * the same features (each view's latest row is computed once per id, so duplicates are kept,
+ * not multiplied). The result has the entity table's columns plus `__entity_row_id`, then the
+ * features, ordered by the join keys and the timestamp (Athena gives a table no row order to
+ * keep); duplicates of one id come in an order Athena does not define.
  */
 export function athenaTrainingSetSql(catalog: FeatureCatalog, options: AthenaTrainingSetOptions): string {
   const m = /^([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)$/.exec(options.entityTable);
@@ -232,7 +245,12 @@ export function athenaTrainingSetSql(catalog: FeatureCatalog, options: AthenaTra
   }, 'training set');
   const groups = groupByView(features);
   const ts = quoteIdent(options.timestampColumn ?? 'event_timestamp');
-  const ctes: string[] = [`entity_df AS (\n  SELECT e.*, row_number() OVER () AS "__entity_row"\n  FROM ${quoteIdent(m[1])}.${quoteIdent(m[2])} e\n)`];
+  const keyNames = [...new Set(groups.flatMap((g) => g.view.joinKeys.map((k) => k.name)))];
+  const idParts = [...keyNames.map(quoteIdent), ts].map((c) => {
+    const v = `CAST(e.${c} AS VARCHAR)`;
+    return `CAST(length(${v}) AS VARCHAR) || ':' || ${v}`;
+  });
+  const ctes: string[] = [`entity_df AS (\n  SELECT e.*, ${idParts.join(" || ',' || ")} AS "__entity_row_id"\n  FROM ${quoteIdent(m[1])}.${quoteIdent(m[2])} e\n)`];
   const joins: string[] = [];
   for (const g of groups) {
     const d = g.view.definition;
@@ -250,15 +268,15 @@ export function athenaTrainingSetSql(catalog: FeatureCatalog, options: AthenaTra
     const cols = g.features.map((f) => `f.${quoteIdent(f.feature)}`);
     ctes.push(`${name} AS (
   SELECT * FROM (
-    SELECT e."__entity_row", ${cols.join(', ')},
-      row_number() OVER (PARTITION BY e."__entity_row" ORDER BY ${order.join(', ')}) AS "__rank"
+    SELECT e."__entity_row_id", ${cols.join(', ')},
+      row_number() OVER (PARTITION BY e."__entity_row_id" ORDER BY ${order.join(', ')}) AS "__rank"
     FROM entity_df e
     JOIN ${quoteIdent(d.source.database)}.${quoteIdent(d.source.table)} f
       ON ${on.join('\n     AND ')}
   ) ranked
   WHERE "__rank" = 1
 )`);
-    joins.push(`LEFT JOIN ${name} ON ${name}."__entity_row" = e."__entity_row"`);
+    joins.push(`LEFT JOIN ${name} ON ${name}."__entity_row_id" = e."__entity_row_id"`);
   }
   const select = ['e.*', ...features.map((f) => {
     const name = quoteIdent(`${f.view.name}__latest`);
@@ -271,6 +289,6 @@ export function athenaTrainingSetSql(catalog: FeatureCatalog, options: AthenaTra
     `SELECT ${select.join(', ')}`,
     'FROM entity_df e',
     ...joins,
-    'ORDER BY e."__entity_row"',
+    `ORDER BY ${[...keyNames.map(quoteIdent), ts].map((c) => `e.${c}`).join(', ')}`,
   ].join('\n') + '\n';
 }

@@ -127,13 +127,23 @@ describe('point-in-time-correct training sets (DuckDB ASOF JOIN)', () => {
   });
 });
 
+/** Rows as the Athena query orders them: by driver_id, customer_id, then event time. */
+function byKeysAndTime<T extends unknown[]>(rows: readonly T[]): T[] {
+  return [...rows].sort((a, b) => Number(a[0]) - Number(b[0]) || String(a[1]).localeCompare(String(b[1])) || String(a[2]).localeCompare(String(b[2])));
+}
+
 describe('Athena SQL (ROW_NUMBER window pattern)', () => {
   test('is the same join: run on DuckDB over tables shaped like the Glue tables, it gives the hand-checked table', async () => {
     const features = FEATURES.slice(0, 3);
     const sql = athenaTrainingSetSql(catalog, { entityTable: 'ml.entities', features });
-    expect(sql).toContain('row_number() OVER (PARTITION BY e."__entity_row" ORDER BY f."event_timestamp" DESC, COALESCE(f."created", f."event_timestamp") DESC, f."$path" DESC)');
+    expect(sql).toContain('row_number() OVER (PARTITION BY e."__entity_row_id" ORDER BY f."event_timestamp" DESC, COALESCE(f."created", f."event_timestamp") DESC, f."$path" DESC)');
     expect(sql).toContain('f."event_timestamp" >= e."event_timestamp" - INTERVAL \'7200\' SECOND');
     expect(sql).not.toMatch(/ASOF/i);
+    // Trino inlines WITH queries per reference: no row may be numbered by read order.
+    const windows = [...sql.matchAll(/row_number\(\)\s*OVER\s*\(([^)]*(?:\([^)]*\)[^)]*)*)\)/gi)].map((w) => w[1]);
+    expect(windows.length).toBe(2);
+    for (const w of windows) expect(w).toMatch(/^PARTITION BY e\."__entity_row_id" ORDER BY /);
+    expect(sql).toContain(`CAST(length(CAST(e."driver_id" AS VARCHAR)) AS VARCHAR) || ':' || CAST(e."driver_id" AS VARCHAR) || ','`);
 
     const instance = await DuckDBInstance.create(':memory:');
     const conn = await instance.connect();
@@ -148,8 +158,41 @@ describe('Athena SQL (ROW_NUMBER window pattern)', () => {
       }
       const reader = await conn.runAndReadAll(sql);
       const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
-      expect(reader.columnNames()).toEqual(['driver_id', 'customer_id', 'event_timestamp', 'label', '__entity_row', 'conv_rate', 'avg_daily_trips', 'tier']);
-      expect(rows.map((r) => COLUMNS.slice(0, 7).map((c) => r[c]))).toEqual(EXPECTED.map((r) => r.slice(0, 7)));
+      expect(reader.columnNames()).toEqual(['driver_id', 'customer_id', 'event_timestamp', 'label', '__entity_row_id', 'conv_rate', 'avg_daily_trips', 'tier']);
+      expect(rows.map((r) => COLUMNS.slice(0, 7).map((c) => r[c]))).toEqual(byKeysAndTime(EXPECTED).map((r) => r.slice(0, 7)));
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
+    }
+  });
+
+  test('every view agrees on the entity rows when the entity table is read in a different order at each reference; duplicates keep their features', async () => {
+    const features = FEATURES.slice(0, 3);
+    const sql = athenaTrainingSetSql(catalog, { entityTable: 'ml.entities', features });
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    try {
+      await conn.run("SET TimeZone = 'UTC'");
+      await conn.run('CREATE SCHEMA ml; CREATE SCHEMA fraud_offline');
+      // The entity rows plus an exact duplicate (keys and time) of r2 with another label.
+      await conn.run(`CREATE TABLE ml.base AS SELECT * REPLACE (CAST(event_timestamp AS TIMESTAMP) AS event_timestamp) FROM read_parquet('${entitiesParquet}')`);
+      await conn.run("INSERT INTO ml.base SELECT driver_id, customer_id, event_timestamp, 7 FROM ml.base WHERE driver_id = 1001 AND customer_id = 'c-2'");
+      for (const view of ['driver_stats', 'customer_profile']) {
+        await conn.run(`CREATE VIEW fraud_offline.${view} AS SELECT * EXCLUDE (filename) REPLACE (CAST(event_timestamp AS TIMESTAMP) AS event_timestamp), filename AS "$path"
+          FROM read_parquet('${path.join(tmp.dir, view)}/*.parquet', filename = true)`);
+      }
+      const expected = byKeysAndTime([...EXPECTED, EXPECTED[2]]).map((r) => r.slice(0, 3).concat(r.slice(4, 7)));
+      const cols = ['driver_id', 'customer_id', 'event_timestamp', 'conv_rate', 'avg_daily_trips', 'tier'];
+      // What Trino may do: the WITH query inlined at each of its three references, each one
+      // reading the table in its own order.
+      const inlined = sql.replace(/^WITH entity_df AS \(([\s\S]*?)\n\),/m, 'WITH').replace(/entity_df e/g, (_m) => `(SELECT e.*, ${/SELECT e\.\*, (.*) AS "__entity_row_id"/.exec(sql)![1]} AS "__entity_row_id" FROM (SELECT * FROM ml.base ORDER BY random()) e) e`);
+      expect(inlined).not.toContain('entity_df');
+      for (let run = 0; run < 5; run++) {
+        const rows = (await conn.runAndReadAll(inlined)).getRowObjectsJson() as Record<string, unknown>[];
+        expect(rows.map((r) => cols.map((c) => r[c]))).toEqual(expected);
+        const dup = rows.filter((r) => r.driver_id === '1001' && r.customer_id === 'c-2').map((r) => r.label).sort();
+        expect(dup).toEqual([0, 7]);
+      }
     } finally {
       conn.closeSync();
       instance.closeSync();
