@@ -49,23 +49,41 @@ export class HttpFeatureSource implements OnlineFeatureSource {
       throw new FeatureSourceError(timedOut ? `no answer within ${this.timeoutMs} ms` : `unreachable (${(e as Error).message})`);
     }
     const text = await res.text();
-    if (res.status >= 400 && res.status < 500) {
-      // The feature server refused the entity keys we passed on: the client's values.
-      let detail = text;
+    if (res.status !== 200) {
+      // The feature server answers errors as {statusCode, error, message}: `message` names the input.
+      let detail = text.slice(0, 500);
       try {
-        const parsed = JSON.parse(text) as { error?: unknown; detail?: unknown };
-        detail = String(parsed.error ?? parsed.detail ?? text);
+        const parsed = JSON.parse(text) as { message?: unknown; error?: unknown; detail?: unknown };
+        const m = parsed.message ?? parsed.detail ?? parsed.error;
+        if (m !== undefined) detail = typeof m === 'string' ? m : JSON.stringify(m);
       } catch {
         // not JSON: the body as it is
       }
-      throw new InputError('entity keys', `the feature server refused them: ${detail}`);
+      // 400: the entity key values the client passed on (e.g. a string for an int64 key).
+      if (res.status === 400) throw new InputError('entity keys', `the feature server refused them: ${detail}`);
+      // 5xx: the feature store is failing (a dependency: 503, retry later).
+      if (res.status >= 500) throw new FeatureSourceError(`answered HTTP ${res.status}: ${detail}`);
+      // 404 (unknown feature service, view or feature), 413 (more rows than the server takes),
+      // anything else: this deployment's configuration, not the client's request.
+      throw new FeatureDeploymentError(`answered HTTP ${res.status}: ${detail}`);
     }
-    if (res.status !== 200) throw new FeatureSourceError(`answered HTTP ${res.status}`);
     try {
       return JSON.parse(text) as GetOnlineFeaturesResponse;
     } catch {
       throw new FeatureSourceError('answered something that is not JSON');
     }
+  }
+}
+
+/**
+ * The feature server refused the lookup for a reason of this deployment, not of the request:
+ * an unknown feature service, view or feature (404), more entity rows than it takes (413).
+ * Logged, and a 500 without details to the client.
+ */
+export class FeatureDeploymentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FeatureDeploymentError';
   }
 }
 
@@ -94,8 +112,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
  *   datatype.
  * - Missing values (status NOT_FOUND or OUTSIDE_MAX_AGE): `onMissing: reject` answers 400
  *   naming the entity, the feature and the status; `default` uses `defaults[feature]` (or 0).
- * - A feature store that does not answer in `timeoutMs` is a 503 (logged); a feature the model
- *   needs that the service does not provide is a deployment error (500, logged).
+ * - A feature store that does not answer in `timeoutMs`, or answers 5xx, is a 503 (logged); a
+ *   feature server that refuses the entity key values (400) is a 400 with its message; one
+ *   that does not know the feature service (404) or takes fewer rows (413), and a feature the
+ *   model needs that the service does not provide, are deployment errors (500, logged, no
+ *   details to the client).
  */
 export class OnlineFeatureEnricher implements FeatureEnricher {
   constructor(
@@ -152,6 +173,10 @@ export class OnlineFeatureEnricher implements FeatureEnricher {
       response = await this.source.getOnlineFeatures({ feature_service: this.config.featureService, entities });
     } catch (e) {
       if (e instanceof InputError) throw e;
+      if (e instanceof FeatureDeploymentError) {
+        this.logger.error({ err: e, featureService: this.config.featureService }, `online feature lookup refused: ${e.message}`);
+        throw new HttpError(500, `online features are misconfigured for this model (feature service '${this.config.featureService}'); see the server log`, 'features_misconfigured');
+      }
       this.logger.error({ err: e, featureService: this.config.featureService }, `online feature lookup failed: ${(e as Error).message}`);
       throw new HttpError(503, `online features are unavailable (feature service '${this.config.featureService}'); retry later`, 'features_unavailable', { 'retry-after': '1' });
     }

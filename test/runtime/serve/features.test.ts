@@ -9,6 +9,8 @@ import type { OnlineFeatureService } from '../../../src/runtime/features/online'
 import type { Registry } from '../../../src/runtime/registry/registry';
 import type { OnlineFeatureSource } from '../../../src/runtime/serve/features';
 import { ServeServer, startServer } from '../../../src/runtime/serve/server';
+import { FeatureCatalog, MemoryOnlineStore, RunningFeatureServer, startFeatureServer } from '../../../src/runtime/features';
+import { fixtureRegistry } from '../features/helpers';
 
 // The features runtime's in-process lookup is a valid source as is (checked by the compiler).
 const sourceCheck: OnlineFeatureService extends OnlineFeatureSource ? true : never = true;
@@ -165,9 +167,82 @@ describe('serve: online feature enrichment', () => {
     } finally {
       fake.delayMs = 0;
     }
-    const { server: wrong } = await serve({ featureService: 'nope' });
-    const refused = await postJson(wrong.url, '/v2/models/tabular/infer', byCustomer([1]));
-    expect(refused.status).toBe(400);
-    expect(JSON.parse(refused.body).error).toBe("entity keys: the feature server refused them: feature service 'nope' does not exist");
+  });
+});
+
+describe('serve: errors of the real feature server (cdk-mlops features serve)', () => {
+  let registry: Registry;
+  let features: RunningFeatureServer;
+  const store = new MemoryOnlineStore();
+  let failing = false;
+  const servers: ServeServer[] = [];
+
+  beforeAll(async () => {
+    ({ registry } = await standardRegistry());
+    const doc = fixtureRegistry('/nonexistent-offline-root', { type: 'memory', refreshSeconds: 60 });
+    const catalog = FeatureCatalog.fromObject({
+      ...doc,
+      featureServices: [{ name: 'drivers_v1', features: ['driver_stats:conv_rate', 'driver_stats:avg_daily_trips'] }],
+      featureServer: { maxEntitiesPerRequest: 3 },
+    });
+    const read = store.readHashes.bind(store);
+    store.readHashes = async (reads) => {
+      if (failing) throw new Error('redis: connection lost (internal host 10.0.0.7:6379)');
+      return read(reads);
+    };
+    features = await startFeatureServer({ catalog, store, host: '127.0.0.1', port: 0, processMetrics: false });
+  });
+  afterAll(async () => {
+    for (const s of servers) await s.shutdown('test end');
+    await features.close();
+  });
+
+  async function serve(featureService: string) {
+    const { logger, lines } = memoryLogger('info');
+    const server = await startServer(testConfig(registry.uri, {
+      models: [{ name: 'tabular', ref: 1 }],
+      features: { url: features.url, featureService, entityInputs: { driver: 'driver_id' }, timeoutMs: 2000 },
+    } as never), { registry, logger });
+    servers.push(server);
+    return { server, lines };
+  }
+  const byDriver = (ids: unknown[], datatype = 'INT64') => ({ inputs: [{ name: 'driver', shape: [ids.length], datatype, data: ids }] });
+
+  test("a bad entity key value is the client's 400, with the feature server's message", async () => {
+    const { server } = await serve('drivers_v1');
+    const r = await postJson(server.url, '/v2/models/tabular/infer', byDriver(['abc'], 'BYTES'));
+    expect(r.status).toBe(400);
+    const error = JSON.parse(r.body).error as string;
+    expect(error).toMatch(/^entity keys: the feature server refused them: .*driver_id.*abc/);
+    expect(error).not.toContain('[object Object]');
+    expect(error).not.toBe('entity keys: the feature server refused them: Bad Request');
+  });
+
+  test('an unknown feature service (404) and more rows than the feature server takes (413) are logged deployment errors: 500, no internals', async () => {
+    const { server, lines } = await serve('nope');
+    const r = await postJson(server.url, '/v2/models/tabular/infer', byDriver([1001]));
+    expect(r.status).toBe(500);
+    expect(JSON.parse(r.body)).toEqual({ error: "online features are misconfigured for this model (feature service 'nope'); see the server log" });
+    expect(lines.some((l) => /^online feature lookup refused: answered HTTP 404: .*'nope'/.test(String(l.msg)))).toBe(true);
+
+    const { server: ok, lines: okLines } = await serve('drivers_v1');
+    const big = await postJson(ok.url, '/v2/models/tabular/infer', byDriver([1, 2, 3, 4]));
+    expect(big.status).toBe(500);
+    expect(JSON.parse(big.body).error).toBe("online features are misconfigured for this model (feature service 'drivers_v1'); see the server log");
+    expect(okLines.some((l) => /^online feature lookup refused: answered HTTP 413: .*3/.test(String(l.msg)))).toBe(true);
+  });
+
+  test('a failing online store behind the feature server (5xx) is a logged 503 with no internals', async () => {
+    const { server, lines } = await serve('drivers_v1');
+    failing = true;
+    try {
+      const r = await postJson(server.url, '/v2/models/tabular/infer', byDriver([1001]));
+      expect(r.status).toBe(503);
+      expect(JSON.parse(r.body)).toEqual({ error: "online features are unavailable (feature service 'drivers_v1'); retry later" });
+      expect(r.body).not.toContain('10.0.0.7');
+      expect(lines.some((l) => String(l.msg).startsWith('online feature lookup failed: answered HTTP 500'))).toBe(true);
+    } finally {
+      failing = false;
+    }
   });
 });
