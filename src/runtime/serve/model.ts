@@ -152,7 +152,7 @@ export class ServedModel {
   /** Runs the model once on zeros (dynamic axes as 1), so the first real request is not the slow one. */
   public async warm(): Promise<void> {
     const inputs: ParsedInput[] = this.signature.inputs.map((spec) => {
-      const dims = spec.shapeKnown ? spec.dims.map((d) => (typeof d === 'number' ? d : 1)) : [1];
+      const dims = spec.dims.map((d) => (typeof d === 'number' ? d : 1));
       const count = dims.reduce((a, b) => a * b, 1);
       return { name: spec.name, datatype: spec.datatype, dims, data: allocate(spec.datatype, count) };
     });

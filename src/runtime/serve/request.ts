@@ -45,6 +45,12 @@ const UNSUPPORTED_PARAMETERS: Readonly<Record<string, string>> = {
   shared_memory_offset: 'the shared-memory extension is not supported',
 };
 
+/**
+ * Flags of the binary extension that standard clients (tritonclient in JSON mode) send as
+ * `false`: false asks for what this server does anyway (JSON), so only true is refused.
+ */
+const JSON_MODE_FLAGS = new Set(['binary_data', 'binary_data_output']);
+
 const REQUEST_FIELDS = new Set(['id', 'parameters', 'inputs', 'outputs']);
 const INPUT_FIELDS = new Set(['name', 'shape', 'datatype', 'parameters', 'data']);
 const OUTPUT_FIELDS = new Set(['name', 'parameters']);
@@ -79,7 +85,9 @@ function parseParameters(where: string, value: unknown): Record<string, string |
       fail(`${where}.${k}`, `must be a string, number or boolean, got ${kindOf(v)}`);
     }
     const unsupported = UNSUPPORTED_PARAMETERS[k];
-    if (unsupported) fail(`${where}.${k}`, unsupported);
+    if (unsupported && !(JSON_MODE_FLAGS.has(k) && v === false)) {
+      fail(`${where}.${k}`, JSON_MODE_FLAGS.has(k) && v !== true ? `${unsupported} (only false, meaning JSON, is accepted; got ${kindOf(v)})` : unsupported);
+    }
   }
   return value as Record<string, string | number | boolean>;
 }
@@ -210,8 +218,20 @@ function parseShape(where: string, value: unknown): number[] {
   return value as number[];
 }
 
-function checkAgainstModel(where: string, model: string, spec: ServedTensor, dims: readonly number[], limits: RequestLimits): void {
-  if (!spec.shapeKnown) return;
+/**
+ * Checks a request shape against the graph's and returns the dims to feed onnxruntime.
+ *
+ * An input the graph declares with shape `[]` is rank 0, a scalar. (onnxruntime reports an
+ * input whose shape the graph leaves undefined the same way, so such inputs are treated as
+ * scalars too.) The protocol has no separate scalar form, so a scalar is accepted as shape
+ * `[]` or as shape `[1]` with one element; either way it is fed as rank 0. For every input of
+ * rank >= 1, axis 0 may not exceed `maxBatchRows`, whether the graph declares it dynamic or fixed.
+ */
+function checkAgainstModel(where: string, model: string, spec: ServedTensor, dims: readonly number[], limits: RequestLimits): readonly number[] {
+  if (spec.dims.length === 0) {
+    if (dims.length === 0 || (dims.length === 1 && dims[0] === 1)) return [];
+    fail(where, `is ${formatShape(dims)} but input '${spec.name}' of model '${model}' is a scalar (rank 0, shape []): send shape [] or [1] with one element`);
+  }
   if (dims.length !== spec.dims.length) {
     fail(where, `has ${dims.length} axes (${formatShape(dims)}) but input '${spec.name}' of model '${model}' has ${spec.dims.length}: ${formatShape(spec.dims)}`);
   }
@@ -221,9 +241,10 @@ function checkAgainstModel(where: string, model: string, spec: ServedTensor, dim
       fail(where, `axis ${i} is ${dims[i]} but input '${spec.name}' of model '${model}' needs ${expected} (shape ${formatShape(spec.dims)}, -1 = any)`);
     }
   }
-  if (typeof spec.dims[0] === 'string' && dims[0] > limits.maxBatchRows) {
+  if (dims[0] > limits.maxBatchRows) {
     fail(where, `batch axis is ${dims[0]} rows; this server accepts at most ${limits.maxBatchRows} rows per request`);
   }
+  return dims;
 }
 
 /**
@@ -256,8 +277,7 @@ export function parseInferRequest(body: unknown, model: string, signature: Graph
     if (!DATATYPES.has(datatype)) fail(`${where} datatype`, `${describeValue(datatype)} is not an Open Inference Protocol datatype (${OIP_DATATYPES.join(', ')})`);
     if (datatype !== spec.datatype) fail(`${where} datatype`, `is ${datatype} but model '${model}' takes ${spec.datatype}`);
     if (raw.shape === undefined) fail(`${where} shape`, 'is missing');
-    const dims = parseShape(`${where} shape`, raw.shape);
-    checkAgainstModel(`${where} shape`, model, spec, dims, limits);
+    const dims = checkAgainstModel(`${where} shape`, model, spec, parseShape(`${where} shape`, raw.shape), limits);
     spec.dims.forEach((d, i) => {
       if (typeof d !== 'string' || d === '?') return;
       const seen = symbols.get(d);

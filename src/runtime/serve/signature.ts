@@ -13,7 +13,11 @@ export interface ServedTensor {
    * `"batch_size"`) or `"?"` for a dynamic one. Empty when the graph leaves the shape undefined.
    */
   readonly dims: readonly (number | string)[];
-  /** False when the graph does not declare a shape (any shape is then accepted). */
+  /**
+   * False when the graph declares no axes: shape `[]` (rank 0) or no shape at all, which
+   * onnxruntime reports alike. Serving treats such an input as a rank-0 scalar (see
+   * `parseInferRequest`).
+   */
   readonly shapeKnown: boolean;
 }
 
