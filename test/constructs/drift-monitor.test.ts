@@ -109,7 +109,13 @@ describe('DriftMonitor: scheduled (CronJob) with retraining', () => {
   test('IAM: reads the model in the registry and its prediction logs, writes its state object, nothing else', () => {
     const st = policyOf(b, 'acme-ml-dev-monitoring-fraud-drift');
     const actions = st.flatMap((x) => list(x.Action));
-    expect(actions.filter((a) => /Put|Delete|Write/.test(a))).toEqual(['s3:PutObject']);
+    expect(actions.filter((a) => /Put|Delete|Write/.test(a))).toEqual(['s3:PutObject', 's3:PutObject']);
+    expect(st.find((x) => x.Sid === 'MonitorReports')).toEqual({
+      Sid: 'MonitorReports', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${bucket.bucketArn}/monitoring/fraud-drift/reports/*`,
+    });
+    expect(st.find((x) => x.Sid === 'ListMonitorState')).toEqual({
+      Sid: 'ListMonitorState', Effect: 'Allow', Action: 's3:ListBucket', Resource: bucket.bucketArn, Condition: { StringLike: { 's3:prefix': ['monitoring/fraud-drift/state.json'] } },
+    });
     expect(st.find((x) => x.Sid === 'MonitorState')).toEqual({
       Sid: 'MonitorState', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${bucket.bucketArn}/monitoring/fraud-drift/state.json`,
     });
@@ -120,6 +126,7 @@ describe('DriftMonitor: scheduled (CronJob) with retraining', () => {
     const s3Resources = st.filter((x) => list(x.Action).some((a) => a === 's3:GetObject')).flatMap((x) => list(x.Resource));
     expect(s3Resources.sort()).toEqual([
       `${bucket.bucketArn}/monitoring/fraud-drift/state.json`,
+      `${bucket.bucketArn}/monitoring/fraud-drift/reports/*`,
       `${bucket.bucketArn}/predictions/fraud/fraud/*`,
       `${bucket.bucketArn}/registry/models/fraud/*`,
     ].sort());

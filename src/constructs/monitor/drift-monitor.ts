@@ -210,6 +210,8 @@ export class DriftMonitor extends Construct {
   public readonly workloadKind: 'CronJob' | 'Deployment';
   /** Where the monitor keeps its alert episodes and retraining cooldown (`s3://.../state.json`). */
   public readonly stateUri: string;
+  /** Where every run's JSON and HTML report (and `latest.*`) are kept (`s3://.../reports`). */
+  public readonly reportUri: string;
   /** The rule groups of the PrometheusRule. */
   public readonly alertRuleGroups: readonly PrometheusRuleGroup[];
   /** Escape hatch: the PrometheusRule. */
@@ -331,6 +333,7 @@ export class DriftMonitor extends Construct {
     const bucket = platform.artifactBucket;
     const statePrefix = `monitoring/${monitorName}`;
     this.stateUri = `s3://${bucket.bucketName}/${statePrefix}/state.json`;
+    this.reportUri = `s3://${bucket.bucketName}/${statePrefix}/reports`;
 
     // ---- runtime configuration, validated with the runtime's schema ----
     const log = predictionLog!;
@@ -347,7 +350,7 @@ export class DriftMonitor extends Construct {
       quality: props.quality,
       state: props.state,
       performance: { ...props.performance, labels: props.labels?.uri },
-      output: { reportDir: MONITOR_REPORT_DIR, pushgateway: pushgateway?.url },
+      output: { reportDir: MONITOR_REPORT_DIR, reportUri: this.reportUri, pushgateway: pushgateway?.url },
       alerts: { on: webhookOn },
       retrain: retrain ? { on: retrainOn, cooldown: props.retrainCooldown, kubernetes: { cronJob: retrain.cronJobName!, namespace: retrain.namespace } } : undefined,
       stateUri: this.stateUri,
@@ -380,6 +383,9 @@ export class DriftMonitor extends Construct {
     this.grantReadPrefix('PredictionLogs', log);
     if (props.labels && props.labels.uri !== log.uri) this.grantReadPrefix('Labels', props.labels);
     this.workload.role.addToPolicy({ Sid: 'MonitorState', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${bucket.bucketArn}/${statePrefix}/state.json` });
+    // The state store lists its key before reading it (a missing object is then a 404-free "no state yet").
+    this.workload.role.addToPolicy({ Sid: 'ListMonitorState', Effect: 'Allow', Action: 's3:ListBucket', Resource: bucket.bucketArn, Condition: { StringLike: { 's3:prefix': [`${statePrefix}/state.json`] } } });
+    this.workload.role.addToPolicy({ Sid: 'MonitorReports', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${bucket.bucketArn}/${statePrefix}/reports/*` });
     this.workload.role.addToPolicy({
       Sid: 'MonitorStateKey',
       Effect: 'Allow',

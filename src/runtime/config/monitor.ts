@@ -138,6 +138,13 @@ export const MonitorPerformanceSchema = z.object({
 export const MonitorOutputSchema = z.object({
   /** Directory for `<model>-v<version>-<time>.json|.html` and `latest.json|html`. @default './monitor-reports' */
   reportDir: z.string().min(1).default('./monitor-reports'),
+  /**
+   * Also keep every run's JSON and HTML report, and `latest.json|html`, here: a directory or
+   * `s3://bucket/prefix` (a CronJob pod's own disk is gone when the pod is). Timestamped files
+   * are created once, `latest.*` replaced; a failed copy is logged and counted, never fails the run.
+   * @default - the reports stay in `reportDir` only
+   */
+  reportUri: z.string().min(1).optional(),
   /** Write the HTML report. @default true */
   html: z.boolean().default(true),
   /** Keep at most this many timestamped reports (older ones are deleted); 0 keeps all. @default 100 */

@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LocalBackend } from '../registry/local';
 import { MonitorConfig, parseDuration } from '../config/monitor';
 import type { Logger } from '../log';
 import { runActions } from './actions';
@@ -91,6 +93,40 @@ export async function writeReports(result: MonitorResult, config: MonitorConfig,
   return { json: jsonFile, ...(htmlFile ? { html: htmlFile } : {}) };
 }
 
+/**
+ * Copies a run's reports to `output.reportUri` (a directory or `s3://` prefix): the timestamped
+ * files created once, `latest.*` replaced (compare-and-swap, retried). Returns the keys copied.
+ */
+export async function publishReports(config: MonitorConfig, outputs: RunOutputs): Promise<string[]> {
+  const uri = config.output.reportUri;
+  if (!uri) return [];
+  const store = openWritableStore(uri);
+  const copied: string[] = [];
+  for (const file of [outputs.json, outputs.html].filter((f): f is string => f !== undefined)) {
+    const body = await fs.promises.readFile(file);
+    const name = path.basename(file);
+    if (await store.createExclusive(name, body)) copied.push(name);
+    const latest = `latest${path.extname(name)}`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await store.readTagged(latest);
+      if (await store.replaceIfUnchanged(latest, body, current?.tag)) {
+        copied.push(latest);
+        break;
+      }
+    }
+  }
+  return copied;
+}
+
+function openWritableStore(uri: string): Pick<LocalBackend, 'createExclusive' | 'readTagged' | 'replaceIfUnchanged'> {
+  if (uri.startsWith('s3://')) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { S3Backend } = require('../registry/s3') as typeof import('../registry/s3');
+    return new S3Backend(uri);
+  }
+  return new LocalBackend(uri.startsWith('file://') ? fileURLToPath(uri) : path.resolve(uri));
+}
+
 /** Runs the monitor once; publishes metrics and reports; returns the result. */
 export async function runMonitorOnce(config: MonitorConfig, deps: MonitorDeps): Promise<{ result: MonitorResult; outputs: RunOutputs }> {
   const now = deps.now ?? Date.now;
@@ -164,6 +200,12 @@ export async function runMonitorOnce(config: MonitorConfig, deps: MonitorDeps): 
     });
     const result: MonitorResult = { ...draft, actions, durationMs: now() - t0 };
     const outputs = await writeReports(result, config, t0);
+    try {
+      const copied = await publishReports(config, outputs);
+      if (copied.length) log.info({ reportUri: config.output.reportUri, files: copied }, `reports copied to ${config.output.reportUri}`);
+    } catch (e) {
+      log.error({ err: e, reportUri: config.output.reportUri }, `could not copy the reports to ${config.output.reportUri}: ${(e as Error).message}`);
+    }
     deps.metrics.update(result, now());
     await publishMetrics(config, deps);
     log.info({

@@ -109,6 +109,9 @@ export class S3StateStore implements StateStore {
 
   async load(): Promise<LoadedState> {
     const { b, key } = this.backend();
+    // A role that may list only this prefix gets 403, not 404, for a missing object: list first
+    // (the first run of a monitor has no state yet).
+    if (!(await b.list(key)).includes(key)) return { doc: undefined, tag: undefined };
     const got = await b.readTagged(key);
     return got ? { doc: parse(got.body, this.uri), tag: got.tag } : { doc: undefined, tag: undefined };
   }
