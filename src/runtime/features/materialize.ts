@@ -21,12 +21,25 @@ import { canonicalJoinKey, encodeFeatureValue, entityKeyText, fitsFeatureType, t
  *   Row groups whose footer statistics put them wholly at or behind the watermark are not
  *   read at all. A view whose definition changed since the last run (features, types, keys,
  *   timestamp columns) is materialized in full.
- * - **All or nothing**: every file of every view is read and checked before anything is
- *   written; then every hash and every watermark is published in one MULTI/EXEC. A run that
- *   fails (an unreadable file, a value of the wrong type, the store going away) publishes
- *   nothing and leaves the watermarks where they were. Re-running a successful run changes
- *   nothing.
+ * - **Checked first, published in chunks, committed by the watermarks**: every file of every
+ *   view is read and checked before anything is written, so a bad file or value publishes
+ *   nothing. Then the entity hashes are written in chunks of `chunkSize` (one MULTI/EXEC
+ *   each, so no single command holds Redis for long and the store's command timeout applies
+ *   to one chunk, not to the run), and only after the last chunk are the watermarks written,
+ *   in one last MULTI/EXEC: that is the commit point. What a reader may see:
+ *   - each entity's hash is written by one HSET, so a lookup sees all of one entity's
+ *     features from before the run or all from after it, never a mix within one view;
+ *   - while a run publishes, some entities have their new values and others still their old
+ *     ones (also across the views of one lookup); every value seen is one that was in the
+ *     store before the run or that the run is publishing;
+ *   - a run that fails while publishing (the store going away, a timeout) leaves the chunks
+ *     it wrote and the watermarks where they were: the next run reads the same rows again
+ *     and rewrites the same values (writing a value twice is harmless), then moves the
+ *     watermarks. Re-running a successful run changes nothing.
  */
+
+/** Entity hashes per MULTI/EXEC when publishing (see {@link MaterializeOptions.chunkSize}). */
+export const DEFAULT_MATERIALIZE_CHUNK_SIZE = 1000;
 
 /** A view's watermark, as stored (JSON) under `OnlineKeyspace.watermark(view)`. */
 export interface ViewWatermark {
@@ -80,6 +93,11 @@ export interface MaterializeOptions {
   readonly files?: OfflineFiles;
   /** Progress and throughput go here (JSON lines). */
   readonly logger?: Logger;
+  /**
+   * Entity hashes per MULTI/EXEC while publishing; the watermarks follow in their own last
+   * one. @default DEFAULT_MATERIALIZE_CHUNK_SIZE (1000)
+   */
+  readonly chunkSize?: number;
 }
 
 /** The fingerprint of what a view stores; a change forces a full run. */
@@ -136,6 +154,8 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
   for (const v of views) {
     if (!v.definition.online) throw new InputError(`view ${v.name}`, 'has online: false; it is not materialized');
   }
+  const chunkSize = options.chunkSize ?? DEFAULT_MATERIALIZE_CHUNK_SIZE;
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new InputError('chunkSize', `is ${String(chunkSize)}; expected a positive integer`);
 
   const hashes: { key: string; fields: Record<string, string> }[] = [];
   const strings: { key: string; value: string }[] = [];
@@ -270,8 +290,21 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
     log?.info({ ...summary }, 'view read');
   }
 
-  const batch: OnlineWriteBatch = { hashes, strings };
-  if (!options.dryRun) await store.commit(batch);
+  if (!options.dryRun) {
+    // Values first, in bounded chunks; the watermarks last: they are the commit point.
+    const chunks = Math.ceil(hashes.length / chunkSize);
+    for (let c = 0; c < chunks; c++) {
+      const batch: OnlineWriteBatch = { hashes: hashes.slice(c * chunkSize, (c + 1) * chunkSize), strings: [] };
+      try {
+        await store.commit(batch);
+      } catch (e) {
+        throw new Error(`publishing chunk ${c + 1} of ${chunks} (${chunkSize} entities each) failed: ${(e as Error).message}; `
+          + `${c} chunk(s) were written, no watermark moved: re-run to complete (rewriting is harmless)`, { cause: e });
+      }
+      if (chunks > 1) log?.debug({ chunk: c + 1, chunks }, 'published chunk');
+    }
+    if (strings.length > 0) await store.commit({ hashes: [], strings });
+  }
   const durationMs = performance.now() - started;
   const rowsRead = summaries.reduce((a, s) => a + s.rowsRead, 0);
   const result: MaterializeResult = {
