@@ -393,18 +393,19 @@ describe('ModelEndpoint: scale to zero, GPU pool, features', () => {
     expect(one(plain.serving, 'ScaledObject').spec.minReplicaCount).toBe(2);
   });
 
-  test('runs on a GpuTrainingPool: selects its nodes, tolerates its taint, requests the GPU', () => {
+  test('runs on a node pool: selects its nodes, tolerates its taint, and requests no GPU (serving is CPU-only)', () => {
     const { platform } = newPlatform();
     const registry = new ModelRegistry(platform, 'registry');
     const pool = new GpuTrainingPool(platform, 'gpu', {});
-    new ModelEndpoint(platform, 'fraud', { model: registry.model('fraud').version(7), gateway: GATEWAY, nodePool: pool, resources: { gpus: 1, memoryLimit: '8Gi', memoryRequest: '8Gi' } });
+    new ModelEndpoint(platform, 'fraud', { model: registry.model('fraud').version(7), gateway: GATEWAY, nodePool: pool, resources: { memoryLimit: '8Gi', memoryRequest: '8Gi' } });
     const s = synth(platform);
     const serving = s.kubernetes['serving.yaml'] as TestKubeObject[];
     validateEverything(serving);
     const pod = one(serving, 'Deployment').spec.template.spec;
     expect(pod.nodeSelector).toEqual(pool.nodeSelector);
     expect(pod.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
-    expect(pod.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
+    expect(pod.containers[0].resources.limits['nvidia.com/gpu']).toBeUndefined();
+    expect(pod.containers[0].resources.requests['nvidia.com/gpu']).toBeUndefined();
     expect((s.inventory.capabilities as any[]).find((c) => c.kind === 'endpoint').nodePool).toBe('gpu');
   });
 

@@ -110,11 +110,15 @@ export interface ModelEndpointProps {
   readonly strategy?: DeploymentStrategy;
   /** @default EndpointScaling.cpu() - HPA on 70 % CPU, 2 to 10 replicas */
   readonly scaling?: EndpointScaling;
-  /** @default - 250m/1 CPU, 512Mi/1Gi memory, no GPU */
+  /**
+   * CPU and memory of each serving pod. `gpus` must be 0 (the default): serving runs models
+   * on onnxruntime's CPU execution provider and the serve image carries no CUDA, so a GPU
+   * would be reserved and never used. GPU node pools are for training.
+   * @default - 250m/1 CPU, 512Mi/1Gi memory, no GPU
+   */
   readonly resources?: ComputeResources;
   /**
-   * Node pool to run on (a GPU pool: the pods select its nodes and tolerate its taints).
-   * Required when `resources.gpus` > 0.
+   * Node pool to run on (the pods select its nodes and tolerate its taints).
    * @default - the cluster's general nodes
    */
   readonly nodePool?: INodePool;
@@ -262,7 +266,9 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
     v.check(zoneSpread === 'required' || zoneSpread === 'preferred', 'zoneSpread', zoneSpread, "must be 'required' or 'preferred'");
     const gpus = props.resources?.gpus ?? 0;
     v.check(Number.isInteger(gpus) && gpus >= 0, 'resources.gpus', gpus, 'must be a whole number >= 0');
-    if (gpus > 0) v.check(props.nodePool !== undefined, 'nodePool', undefined, `must name the GPU node pool when 'resources.gpus' is ${gpus} (its nodes carry the GPUs and taints the pods must tolerate)`);
+    if (Number.isInteger(gpus) && gpus > 0) {
+      v.fail('resources.gpus', gpus, "must be 0: serving runs models on onnxruntime's CPU execution provider (the serve image has no CUDA), so a GPU would be reserved and never used; GPU node pools are for training (TrainingPipeline)");
+    }
     if (props.nodePool) validateNodePool(v, props.nodePool);
     const batching = this.resolveBatching(v, props);
     const logOptions = props.predictionLog ?? {};
