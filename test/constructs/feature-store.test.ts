@@ -374,65 +374,6 @@ describe('FeatureService as a ModelEndpoint sees it (IFeatureService)', () => {
   });
 });
 
-describe('FeatureStore with DynamoDB', () => {
-  const { platform, store } = newStore(OnlineStore.dynamodb());
-  const x = synthesize(platform);
-
-  function newStore(online: OnlineStore) {
-    const p = newPlatform().platform;
-    const s = new FeatureStore(p, 'features', { onlineStore: online });
-    const e = s.addEntity('customer', { joinKey: 'customer_id', joinKeyType: 'int64' });
-    s.addFeatureView('transactions', { entities: [e], schema: [{ name: 'amount', type: 'float64' }], source: FeatureSource.parquet('transactions'), schedule: '@hourly' });
-    return { platform: p, store: s };
-  }
-
-  test('an on-demand table encrypted with the platform key, with point-in-time recovery and deletion protection', () => {
-    const t = x.one('aws_dynamodb_table');
-    expect(t).toMatchObject({
-      name: 'acme-ml-dev-features-features',
-      billing_mode: 'PAY_PER_REQUEST',
-      hash_key: 'pk',
-      range_key: 'sk',
-      attribute: [{ name: 'pk', type: 'S' }, { name: 'sk', type: 'S' }],
-      point_in_time_recovery: { enabled: true },
-      deletion_protection_enabled: true,
-    });
-    expect(t.server_side_encryption.enabled).toBe(true);
-    expect(t.server_side_encryption.kms_key_arn).toMatch(/^\$\{aws_kms_key\.platform-key_[A-Z0-9]+\.arn\}$/);
-    expect(Object.keys(x.tf('aws_elasticache_replication_group'))).toHaveLength(0);
-    expect(Object.keys(x.tf('aws_secretsmanager_secret'))).toHaveLength(0);
-    expect(x.features.some((o) => o.kind === 'ExternalSecret')).toBe(false);
-    expect(checkTerraform(x.s.terraform)).toEqual([]);
-  });
-
-  test('the server reads and the materializer writes the table, each with the key only through DynamoDB', () => {
-    const tableArn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/acme-ml-dev-features-features';
-    const server = policyOf(x.s, '-features-features-server');
-    expect(server).toEqual([
-      { Sid: 'FeaturesFeaturesOnlineRead', Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DescribeTable'], Resource: tableArn },
-      {
-        Sid: 'FeaturesFeaturesOnlineReadKey',
-        Effect: 'Allow',
-        Action: 'kms:Decrypt',
-        Resource: expect.stringMatching(/aws_kms_key/),
-        Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
-      },
-    ]);
-    const mat = policyOf(x.s, '-features-features-materializer');
-    expect(mat.find((s) => s.Sid === 'FeaturesFeaturesOnlineWrite')!.Action).toEqual(expect.arrayContaining(['dynamodb:BatchWriteItem', 'dynamodb:PutItem']));
-  });
-
-  test('registry and network: type dynamodb with the table and region; pods reach AWS over HTTPS, no Redis port', () => {
-    expect(store.registryDocument().onlineStore).toEqual({ type: 'dynamodb', table: 'acme-ml-dev-features-features', region: 'eu-west-1' });
-    const np = obj(x.features, 'NetworkPolicy', 'features-server');
-    expect(JSON.stringify(np.spec.egress)).not.toContain('6379');
-    expect(np.spec.egress[0].ports).toEqual([{ protocol: 'TCP', port: 443 }]);
-    const env = obj(x.features, 'Deployment', 'features-server').spec.template.spec.containers[0].env;
-    expect(env.some((e: any) => e.valueFrom)).toBe(false);
-    expect(validateAll(x.features)).toBe(x.features.length);
-  });
-});
-
 /** Gives a store the entity and view every registry needs. */
 function withView(store: FeatureStore): FeatureStore {
   store.addFeatureView('v', { entities: [store.addEntity('user', { joinKeyType: 'int64' })], schema: [{ name: 'f', type: 'int64' }], source: FeatureSource.parquet('v') });
@@ -498,7 +439,7 @@ describe('FeatureStore options', () => {
   test('two stores in one platform do not collide', () => {
     const { platform } = newPlatform();
     const a = new FeatureStore(platform, 'risk');
-    const b = new FeatureStore(platform, 'growth', { onlineStore: OnlineStore.dynamodb() });
+    const b = new FeatureStore(platform, 'growth');
     for (const s of [a, b]) s.addFeatureView('v', { entities: [s.addEntity('user', { joinKeyType: 'int64' })], schema: [{ name: 'f', type: 'int64' }], source: FeatureSource.parquet('v'), schedule: '@hourly' });
     const x = synthesizePlatform(platform);
     const names = (x.kubernetes['features.yaml'] as any[]).map((o) => `${o.kind}/${o.metadata.name}`);

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import type { OnlineStoreConfig } from '../../runtime/config/features';
 import {
-  DataAwsEksCluster, DataAwsSecretsmanagerRandomPassword, DynamodbTable, ElasticacheParameterGroup, ElasticacheReplicationGroup,
+  DataAwsEksCluster, DataAwsSecretsmanagerRandomPassword, ElasticacheParameterGroup, ElasticacheReplicationGroup,
   ElasticacheSubnetGroup, SecretsmanagerSecret, SecretsmanagerSecretVersion, SecurityGroup, VpcSecurityGroupIngressRule,
 } from '../cloud/cdktf';
 import { parseCidr } from '../cloud/cidr';
@@ -114,12 +114,11 @@ export class OnlineStore {
   }
 
   /**
-   * A DynamoDB table: on-demand capacity, encrypted with the platform key, point-in-time
-   * recovery, deletion protection; partition key `pk` and sort key `sk` (strings). The
-   * workloads reach it over HTTPS with their own IAM roles (no secret to hand over).
-   *
-   * Note: the `features` runtime of this version refuses `onlineStore.type: dynamodb` at start
-   * (it serves Redis and in-process stores); this option provisions the table and the grants.
+   * A DynamoDB online store: NOT SUPPORTED YET. The `features` runtime of this version
+   * (`cdk-mlops features serve|materialize`) reads and writes Redis and in-process stores only
+   * and refuses `onlineStore.type: dynamodb` at start, so a `FeatureStore` with this online
+   * store fails synthesis (`MlopsValidationError` on `onlineStore`) rather than deploy a
+   * feature server and materialization jobs that could never start. Use {@link OnlineStore.redis}.
    */
   public static dynamodb(options: DynamoDbOnlineStoreOptions = {}): OnlineStore {
     return new OnlineStore('dynamodb', {}, options);
@@ -143,7 +142,11 @@ export function validateOnlineStore(v: PropValidator, store: OnlineStore, platfo
     v.fail('onlineStore', store, 'must be OnlineStore.redis(...) or OnlineStore.dynamodb(...)');
     return;
   }
-  if (store._kind !== 'redis') return;
+  if (store._kind === 'dynamodb') {
+    v.fail('onlineStore', 'OnlineStore.dynamodb()',
+      "is not supported yet: the features runtime (cdk-mlops features serve and materialize) does not support DynamoDB yet and refuses onlineStore.type 'dynamodb' at start; use OnlineStore.redis()");
+    return;
+  }
   const o = store._redis;
   const nodeType = o.nodeType ?? 'cache.t4g.medium';
   v.check(/^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(nodeType), 'onlineStore.nodeType', nodeType, "must be an ElastiCache node type like 'cache.r7g.large'");
@@ -348,58 +351,6 @@ export function deployRedis(scope: Construct, platform: MlPlatform, store: Onlin
       authTokenSecret: secretName,
       handoff: { url: urlEntry.parameterName, authToken: tokenEntry.parameterName },
       kubernetesSecret: `${names.namespace}/${kubeSecret}`,
-    },
-  };
-}
-
-/** @internal Creates the DynamoDB online store in `scope`. */
-export function deployDynamoDb(scope: Construct, platform: MlPlatform, store: OnlineStore, names: OnlineStoreNames): DeployedOnlineStore & { table: DynamodbTable } {
-  const o = store._dynamodb;
-  const tableName = platform.resourceName(255, 'features', names.storeName);
-  const table = new DynamodbTable(scope, 'dynamodb', {
-    name: tableName,
-    billingMode: 'PAY_PER_REQUEST',
-    hashKey: 'pk',
-    rangeKey: 'sk',
-    attribute: [{ name: 'pk', type: 'S' }, { name: 'sk', type: 'S' }],
-    serverSideEncryption: { enabled: true, kmsKeyArn: platform.key.arn },
-    pointInTimeRecovery: { enabled: o.pointInTimeRecovery ?? true },
-    deletionProtectionEnabled: o.deletionProtection ?? true,
-  });
-  const tableArn = `arn:aws:dynamodb:${platform.region}:${platform.account}:table/${tableName}`;
-  const viaDynamo = { StringEquals: { 'kms:ViaService': `dynamodb.${platform.region}.amazonaws.com` } };
-  const grant = (workload: Workload, write: boolean) => {
-    const sid = `Features${names.sid}Online${write ? 'Write' : 'Read'}`;
-    if (workload.role.policyStatements.some((s) => s.Sid === sid)) return;
-    workload.role.addToPolicy({
-      Sid: sid,
-      Effect: 'Allow',
-      Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DescribeTable',
-        ...(write ? ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] : [])],
-      Resource: tableArn,
-    });
-    workload.role.addToPolicy({
-      Sid: `${sid}Key`,
-      Effect: 'Allow',
-      Action: write ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : 'kms:Decrypt',
-      Resource: platform.key.arn,
-      Condition: viaDynamo,
-    });
-  };
-  return {
-    table,
-    config: { type: 'dynamodb', table: tableName, region: platform.region },
-    secretEnv: {},
-    egress: [],
-    needsAwsApi: true,
-    grantRead: (w) => grant(w, false),
-    grantReadWrite: (w) => grant(w, true),
-    inventory: {
-      type: 'dynamodb',
-      table: tableName,
-      tableArn,
-      pointInTimeRecovery: o.pointInTimeRecovery ?? true,
-      deletionProtection: o.deletionProtection ?? true,
     },
   };
 }
