@@ -235,7 +235,27 @@ export function deployWorkflow(s: WorkflowSettings): Workflow {
   };
 }
 
-/** The manual promotion workflow: pins a model version for an environment and opens a pull request. */
+/**
+ * The script of the promote workflow's first step: refuses a `to` that is not the environment
+ * right after `from` in the declared order (workflow_dispatch inputs cannot constrain one
+ * another, so the check runs before anything else). Reads FROM and TO from the environment.
+ */
+export function promotionOrderScript(names: readonly string[]): string {
+  const order = names.join(' -> ');
+  const fail = `  *) echo "::error::cannot promote from '$FROM' to '$TO': 'to' must be the environment right after 'from' in the promotion order ${order}" >&2; exit 1 ;;`;
+  const pairs = names.slice(1).map((n, i) => `'${names[i]}>${n}'`);
+  return [
+    'case "$FROM>$TO" in',
+    ...(pairs.length ? [`  ${pairs.join('|')}) echo "promoting from $FROM to $TO" ;;`] : []),
+    fail,
+    'esac',
+  ].join('\n');
+}
+
+/**
+ * The manual promotion workflow: copies a model's version and the settings of one environment
+ * to the next one (`cdk-mlops promote <model> --from <env> --to <next>`) and opens a pull request.
+ */
 export function promoteWorkflow(s: WorkflowSettings): Workflow {
   const names = s.environments.map((e) => e.name);
   return {
@@ -244,8 +264,8 @@ export function promoteWorkflow(s: WorkflowSettings): Workflow {
       workflow_dispatch: {
         inputs: {
           model: { description: `Model to promote (a key of "models" in ${s.pinsFile})`, required: true, type: 'string' },
-          from: { description: 'Environment whose pinned version is promoted', required: true, type: 'choice', options: names, default: names[0] },
-          to: { description: 'Environment to pin it for', required: true, type: 'choice', options: names, default: names[Math.min(1, names.length - 1)] },
+          from: { description: 'Environment whose pinned version and settings are promoted', required: true, type: 'choice', options: names, default: names[0] },
+          to: { description: `Environment to pin them for: the one right after "from" (${names.join(' -> ')})`, required: true, type: 'choice', options: names, default: names[Math.min(1, names.length - 1)] },
           version: { description: 'Expected version (optional: fails unless "from" pins exactly this one)', required: false, type: 'string', default: '' },
         },
       },
@@ -258,6 +278,11 @@ export function promoteWorkflow(s: WorkflowSettings): Workflow {
         'timeout-minutes': 30,
         'permissions': { 'contents': 'write', 'pull-requests': 'write' },
         'steps': [
+          {
+            name: 'Check the promotion order',
+            env: { FROM: '${{ inputs.from }}', TO: '${{ inputs.to }}' },
+            run: promotionOrderScript(names),
+          },
           checkout(),
           ...nodeSteps(s),
           {

@@ -16,9 +16,18 @@ import { InputError } from '../runtime/errors';
  *   "schemaVersion": 1,
  *   "models": {
  *     "churn": { "dev": 3, "staging": 2, "prod": 2 }
+ *   },
+ *   "settings": {
+ *     "dev": { "minReplicas": 1, "maxReplicas": 2 },
+ *     "staging": { "minReplicas": 2, "maxReplicas": 4 },
+ *     "prod": { "minReplicas": 2, "maxReplicas": 4 }
  *   }
  * }
  * ```
+ *
+ * `settings` (optional, so files without it stay valid) holds per-environment values the
+ * program reads with {@link ModelPins.setting}; `cdk-mlops promote --from A --to B` copies
+ * A's model versions and A's settings to B, so what was validated in A is what B runs.
  */
 
 /** Schema version of the pins file this package reads and writes. */
@@ -30,6 +39,12 @@ export const DEFAULT_PINS_FILE = 'pins.json';
 /** A pin target: an environment (`prod`) or another named target (`prod-canary`). DNS-1123 label. */
 export const PIN_TARGET_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** A setting's name: a JavaScript-style identifier such as `minReplicas`. */
+export const PIN_SETTING_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+
+/** A setting's value: a JSON scalar. */
+export type PinSettingValue = string | number | boolean;
+
 /** The pins file: JSON Schema-like validation with zod, every problem reported with its path. */
 export const pinsSchema = z.strictObject({
   schemaVersion: z.literal(PINS_SCHEMA_VERSION),
@@ -40,6 +55,13 @@ export const pinsSchema = z.strictObject({
       z.number().int().min(1),
     ),
   ),
+  settings: z.record(
+    z.string().regex(PIN_TARGET_PATTERN, "a target name: a DNS-1123 label such as 'prod' or 'prod-canary'"),
+    z.record(
+      z.string().regex(PIN_SETTING_PATTERN, "a setting name: a letter, then letters, digits or '_', at most 63 characters"),
+      z.union([z.string(), z.number(), z.boolean()]),
+    ),
+  ).optional(),
 });
 
 /** The content of a pins file. */
@@ -60,7 +82,7 @@ function parseDocument(text: string, source: string): PinsDocument {
       const nested = i.code === 'invalid_key' ? i.issues[0]?.message : undefined;
       return nested ? `${at}: the key ${JSON.stringify(String(i.path[i.path.length - 1]))} is not ${nested}` : `${at}: ${i.message}`;
     });
-    throw new InputError(source, `is not a valid pins file:\n  - ${problems.join('\n  - ')}\nexpected {"schemaVersion": ${PINS_SCHEMA_VERSION}, "models": {"<model>": {"<env>": <version >= 1>}}}`);
+    throw new InputError(source, `is not a valid pins file:\n  - ${problems.join('\n  - ')}\nexpected {"schemaVersion": ${PINS_SCHEMA_VERSION}, "models": {"<model>": {"<env>": <version >= 1>}}, "settings" (optional): {"<env>": {"<name>": <string, number or boolean>}}}`);
   }
   return parsed.data;
 }
@@ -145,6 +167,42 @@ export class ModelPins {
     return v;
   }
 
+  /** The targets that have settings, in file order (empty when the file has no `settings`). */
+  public get settingTargets(): string[] {
+    return Object.keys(this.document.settings ?? {});
+  }
+
+  /** The names of the settings of `target`, in file order; throws naming the targets that have settings. */
+  public settingNames(target: string): string[] {
+    return Object.keys(this.targetSettings(target));
+  }
+
+  /**
+   * The value of setting `name` for `target` (`settings.<target>.<name>`); throws naming the
+   * file, and the targets or setting names that exist.
+   */
+  public setting(name: string, target: string): PinSettingValue {
+    const settings = this.targetSettings(target);
+    const v = settings[name];
+    if (v === undefined) {
+      throw new InputError(`${this.source}: settings.${target}`, `has no setting '${name}'; expected one of: ${Object.keys(settings).join(', ') || '(none)'}`);
+    }
+    return v;
+  }
+
+  /** {@link setting}, checked to be a number (e.g. replica counts). */
+  public numberSetting(name: string, target: string): number {
+    const v = this.setting(name, target);
+    if (typeof v !== 'number') throw new InputError(`${this.source}: settings.${target}.${name}`, `${JSON.stringify(v)} is not a number; expected a number`);
+    return v;
+  }
+
+  private targetSettings(target: string): Record<string, PinSettingValue> {
+    const settings = this.document.settings?.[target];
+    if (!settings) throw new InputError(`${this.source}: settings`, `has no target '${target}'; expected one of: ${this.settingTargets.join(', ') || '(none: add "settings": {"<env>": {"<name>": <value>}})'}`);
+    return settings;
+  }
+
   private modelPins(model: string): Record<string, number> {
     const pins = this.document.models[model];
     if (!pins) throw new InputError(`${this.source}: models`, `has no model '${model}'; expected one of: ${this.models.join(', ') || '(none)'}`);
@@ -160,59 +218,124 @@ export interface PinChange {
   readonly to: number;
 }
 
+/** A setting a promotion copies: `settings.<target>.<name>` goes from `from` to `to`. */
+export interface SettingChange {
+  readonly name: string;
+  readonly target: string;
+  readonly from: PinSettingValue;
+  readonly to: PinSettingValue;
+}
+
 /** The result of {@link promotePins}: the new text (the same text when nothing changed). */
 export interface PromoteResult {
   readonly text: string;
+  /** The pin of the first promoted model (the only one when `model` was given). */
   readonly change: PinChange;
+  /** The pins of every promoted model, changed or not, sorted by model. */
+  readonly changes: readonly PinChange[];
+  /** The settings copied from `from` that differed (empty without `from` or without settings). */
+  readonly settingChanges: readonly SettingChange[];
   readonly changed: boolean;
 }
 
 /** What to promote. */
 export interface PromoteRequest {
-  readonly model: string;
+  /** The model to promote. @default - with `from`: every model pinned for both `from` and `to` */
+  readonly model?: string;
   /** The target whose pin changes (an environment such as `prod`, or `prod-canary`). */
   readonly to: string;
   /** The version to pin; with `from`, it must equal `from`'s pin. @default - `from`'s pin */
   readonly version?: number;
-  /** Copy the version pinned for this target. @default - `version` is required */
+  /**
+   * Copy the version pinned for this target, and (unless `versionsOnly`) its settings.
+   * @default - `version` is required
+   */
   readonly from?: string;
+  /** With `from`: copy the model version(s) only, not the settings. @default false */
+  readonly versionsOnly?: boolean;
 }
 
 /**
- * Edits the pins text: replaces exactly the number of `models.<model>.<to>` and nothing else
- * (indentation, key order and line endings stay as they are). Refuses unknown models and
- * targets with an error that lists the known ones.
+ * Edits the pins text: replaces exactly the number of `models.<model>.<to>` (for each promoted
+ * model) and, with `from`, the values of `settings.<to>` that differ from `settings.<from>`, and
+ * nothing else (indentation, key order and line endings stay as they are). Refuses unknown
+ * models, targets and settings with an error that lists the known ones.
  */
 export function promotePins(text: string, request: PromoteRequest, source: string = DEFAULT_PINS_FILE): PromoteResult {
   const pins = ModelPins.parse(text, source);
-  const { model, to, from } = request;
-  const current = pins.version(model, to);
+  const { to, from } = request;
   let version = request.version;
   if (version !== undefined && !(Number.isInteger(version) && version >= 1)) {
     throw new InputError('--version', `'${version}' is not a version number; expected a whole number >= 1`);
   }
-  if (from !== undefined) {
-    if (from === to) throw new InputError('--from', `'${from}' is also --to; expected another target to copy the version from`);
-    const fromVersion = pins.version(model, from);
-    if (version !== undefined && version !== fromVersion) {
-      throw new InputError('--version', `${version} is not what '${from}' serves: ${source} pins ${model} at ${fromVersion} for '${from}'; promote the version that was validated there, or leave out --from`);
-    }
-    version = fromVersion;
+  if (from !== undefined && from === to) throw new InputError('--from', `'${from}' is also --to; expected another target to copy the version from`);
+  if (request.model === undefined && from === undefined) throw new InputError('<model>', 'is missing; expected a model, or --from <target> to promote every model pinned for both targets');
+  if (request.model === undefined && version !== undefined) throw new InputError('--version', 'needs a model: one version cannot be checked against several models; name the model');
+  const models = request.model !== undefined ? [request.model] : pins.models.filter((m) => pins.targets(m).includes(to) && pins.targets(m).includes(from!));
+  if (models.length === 0) {
+    throw new InputError('--from', `no model of ${source} is pinned for both '${from}' and '${to}'; expected targets among: ${[...new Set(pins.models.flatMap((m) => pins.targets(m)))].join(', ') || '(none)'}`);
   }
-  if (version === undefined) throw new InputError('--version', 'is missing; expected --version <n>, or --from <target> to copy its version');
-  const change: PinChange = { model, target: to, from: current, to: version };
-  if (version === current) return { text, change, changed: false };
 
-  const node = nodeAt(locateJson(text), ['models', model, to]);
-  if (!node || node.kind !== 'scalar') throw new Error(`${source}: models.${model}.${to} was validated but not found in the text`);
-  const next = `${text.slice(0, node.start)}${version}${text.slice(node.end)}`;
-  // The edit must change that one value and nothing else.
-  const expected = JSON.parse(text) as PinsDocument;
-  expected.models[model][to] = version;
-  if (JSON.stringify(JSON.parse(next)) !== JSON.stringify(expected)) {
-    throw new Error(`${source}: editing models.${model}.${to} would change more than that value; the file was not written`);
+  const edits: { path: string[]; value: PinSettingValue }[] = [];
+  const changes: PinChange[] = [];
+  for (const model of models) {
+    const current = pins.version(model, to);
+    let v = version;
+    if (from !== undefined) {
+      const fromVersion = pins.version(model, from);
+      if (v !== undefined && v !== fromVersion) {
+        throw new InputError('--version', `${v} is not what '${from}' serves: ${source} pins ${model} at ${fromVersion} for '${from}'; promote the version that was validated there, or leave out --from`);
+      }
+      v = fromVersion;
+    }
+    if (v === undefined) throw new InputError('--version', 'is missing; expected --version <n>, or --from <target> to copy its version');
+    changes.push({ model, target: to, from: current, to: v });
+    if (v !== current) edits.push({ path: ['models', model, to], value: v });
   }
-  return { text: next, change, changed: true };
+
+  const settingChanges: SettingChange[] = [];
+  if (from !== undefined && !request.versionsOnly && pins.document.settings !== undefined) {
+    const has = (t: string): boolean => pins.settingTargets.includes(t);
+    if (has(from) || has(to)) {
+      // Both or neither: copying half of an environment's settings would run an untested mix.
+      if (!has(from)) pins.settingNames(from);
+      if (!has(to)) pins.settingNames(to);
+      const fromNames = pins.settingNames(from);
+      const toNames = pins.settingNames(to);
+      const missing = fromNames.filter((n) => !toNames.includes(n));
+      const extra = toNames.filter((n) => !fromNames.includes(n));
+      if (missing.length || extra.length) {
+        const parts = [missing.length ? `settings.${to} lacks ${missing.join(', ')}` : '', extra.length ? `settings.${to} has ${extra.join(', ')} that settings.${from} does not` : ''].filter(Boolean);
+        throw new InputError(`${source}: settings`, `'${from}' and '${to}' do not have the same settings (${parts.join('; ')}); expected the same names in both (${fromNames.join(', ') || '(none)'}), or --versions-only`);
+      }
+      for (const name of fromNames) {
+        const a = pins.setting(name, from);
+        const b = pins.setting(name, to);
+        if (a === b) continue;
+        settingChanges.push({ name, target: to, from: b, to: a });
+        edits.push({ path: ['settings', to, name], value: a });
+      }
+    }
+  }
+
+  const result = { change: changes[0], changes, settingChanges };
+  if (edits.length === 0) return { text, ...result, changed: false };
+
+  const root = locateJson(text);
+  const located = edits.map((e) => {
+    const node = nodeAt(root, e.path);
+    if (!node || node.kind !== 'scalar') throw new Error(`${source}: ${e.path.join('.')} was validated but not found in the text`);
+    return { ...e, node };
+  }).sort((a, b) => b.node.start - a.node.start);
+  let next = text;
+  for (const e of located) next = `${next.slice(0, e.node.start)}${JSON.stringify(e.value)}${next.slice(e.node.end)}`;
+  // The edit must change those values and nothing else.
+  const expected = JSON.parse(text) as Record<string, Record<string, Record<string, unknown>>>;
+  for (const e of edits) expected[e.path[0]][e.path[1]][e.path[2]] = e.value;
+  if (JSON.stringify(JSON.parse(next)) !== JSON.stringify(expected)) {
+    throw new Error(`${source}: editing ${edits.map((e) => e.path.join('.')).join(', ')} would change more than those values; the file was not written`);
+  }
+  return { text: next, ...result, changed: true };
 }
 
 /**

@@ -97,7 +97,12 @@ describe('cdk-mlops init', () => {
     expect(rc).toContain('addons: [ClusterAddon.kubePrometheusStack(), ClusterAddon.gatewayApiCrds()],');
     expect(fs.readFileSync(path.join(repo, 'src', 'app.ts'), 'utf8')).toContain("export const MODELS = ['churn', 'fraud'] as const;");
     const pins = ModelPins.fromFile(path.join(repo, 'pins.json'));
-    expect(pins.document).toEqual({ schemaVersion: 1, models: { churn: { dev: 1, staging: 1, prod: 1 }, fraud: { dev: 1, staging: 1, prod: 1 } } });
+    const replicas = { minReplicas: 2, maxReplicas: 10 };
+    expect(pins.document).toEqual({
+      schemaVersion: 1,
+      models: { churn: { dev: 1, staging: 1, prod: 1 }, fraud: { dev: 1, staging: 1, prod: 1 } },
+      settings: { dev: replicas, staging: replicas, prod: replicas },
+    });
     expect(JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).dependencies).toEqual({ 'cdk-mlops': '^0.1.0' });
     expect(fs.readFileSync(path.join(repo, '.github', 'CODEOWNERS'), 'utf8')).toContain('* @acme/ml-platform @acme/sre');
     expect(fs.readFileSync(path.join(repo, 'README.md'), 'utf8')).toMatch(/^# acme-ml\n/);

@@ -90,7 +90,8 @@ describe('promotePins edits exactly the pinned version', () => {
 
   test('a version equal to the current one changes nothing', () => {
     const r = promotePins(PINS, { model: 'churn', to: 'dev', version: 3 });
-    expect(r).toEqual({ text: PINS, changed: false, change: { model: 'churn', target: 'dev', from: 3, to: 3 } });
+    const change = { model: 'churn', target: 'dev', from: 3, to: 3 };
+    expect(r).toEqual({ text: PINS, changed: false, change, changes: [change], settingChanges: [] });
   });
 
   test('a rollback is the same edit backwards', () => {
@@ -192,5 +193,111 @@ describe('locateJson', () => {
   test('text that is not JSON is refused with the offset', () => {
     expect(() => locateJson('{"a": 1} x')).toThrow('not valid JSON at offset 9: expected the end of the document');
     expect(() => locateJson('{"a": tru}')).toThrow(/offset 6: expected a value/);
+  });
+});
+
+describe('settings: per-environment values promoted with the model versions', () => {
+  const WITH_SETTINGS = `{
+  "schemaVersion": 1,
+  "models": {
+    "churn": { "dev": 3, "staging": 2, "prod": 2 },
+    "fraud": { "dev": 12, "staging": 11, "prod": 9 }
+  },
+  "settings": {
+    "dev": { "minReplicas": 1, "maxReplicas": 2, "logLevel": "debug", "shadow": true },
+    "staging": { "minReplicas": 2, "maxReplicas": 6, "logLevel": "info", "shadow": false },
+    "prod": { "minReplicas": 2, "maxReplicas": 4, "logLevel": "info", "shadow": false }
+  }
+}
+`;
+
+  test('ModelPins.setting reads a value; unknown targets and names are refused naming the valid ones', () => {
+    const pins = ModelPins.parse(WITH_SETTINGS, 'pins.json');
+    expect(pins.setting('maxReplicas', 'staging')).toBe(6);
+    expect(pins.numberSetting('minReplicas', 'dev')).toBe(1);
+    expect(pins.setting('logLevel', 'dev')).toBe('debug');
+    expect(pins.settingTargets).toEqual(['dev', 'staging', 'prod']);
+    expect(pins.settingNames('prod')).toEqual(['minReplicas', 'maxReplicas', 'logLevel', 'shadow']);
+    expect(error(() => pins.setting('maxReplica', 'prod')).message).toBe("pins.json: settings.prod: has no setting 'maxReplica'; expected one of: minReplicas, maxReplicas, logLevel, shadow");
+    expect(error(() => pins.setting('maxReplicas', 'qa')).message).toBe("pins.json: settings: has no target 'qa'; expected one of: dev, staging, prod");
+    expect(error(() => pins.numberSetting('logLevel', 'prod')).message).toBe('pins.json: settings.prod.logLevel: "info" is not a number; expected a number');
+    // a file without settings (every file written before settings existed) stays valid
+    expect(error(() => ModelPins.parse(PINS, 'pins.json').setting('minReplicas', 'prod')).message).toContain("pins.json: settings: has no target 'prod'; expected one of: (none");
+  });
+
+  test('bad settings are reported with their path', () => {
+    const e = error(() => ModelPins.parse(JSON.stringify({ schemaVersion: 1, models: {}, settings: { PROD: { a: 1 }, dev: { '9x': 1, ok: [1], n: null } } }), 'p.json'));
+    for (const part of ['settings.PROD: the key "PROD" is not a target name', 'settings.dev.9x: the key "9x" is not a setting name', 'settings.dev.ok: Invalid input', 'settings.dev.n: Invalid input']) {
+      expect(e.message).toContain(part);
+    }
+  });
+
+  test('--from copies the model version and every differing setting of the source, and nothing else', () => {
+    const r = promotePins(WITH_SETTINGS, { model: 'fraud', from: 'staging', to: 'prod' });
+    expect(r.changed).toBe(true);
+    expect(r.changes).toEqual([{ model: 'fraud', target: 'prod', from: 9, to: 11 }]);
+    expect(r.settingChanges).toEqual([{ name: 'maxReplicas', target: 'prod', from: 4, to: 6 }]);
+    expect(changedLines(WITH_SETTINGS, r.text)).toEqual([
+      { line: 5, before: '    "fraud": { "dev": 12, "staging": 11, "prod": 9 }', after: '    "fraud": { "dev": 12, "staging": 11, "prod": 11 }' },
+      { line: 10, before: '    "prod": { "minReplicas": 2, "maxReplicas": 4, "logLevel": "info", "shadow": false }', after: '    "prod": { "minReplicas": 2, "maxReplicas": 6, "logLevel": "info", "shadow": false }' },
+    ]);
+    const expected = JSON.parse(WITH_SETTINGS);
+    expected.models.fraud.prod = 11;
+    expected.settings.prod.maxReplicas = 6;
+    expect(JSON.parse(r.text)).toEqual(expected);
+  });
+
+  test('without a model, --from promotes every model pinned for both targets; strings and booleans are copied as JSON', () => {
+    const r = promotePins(WITH_SETTINGS, { from: 'dev', to: 'staging' });
+    expect(r.changes).toEqual([{ model: 'churn', target: 'staging', from: 2, to: 3 }, { model: 'fraud', target: 'staging', from: 11, to: 12 }]);
+    expect(r.settingChanges.map((c) => c.name)).toEqual(['minReplicas', 'maxReplicas', 'logLevel', 'shadow']);
+    const expected = JSON.parse(WITH_SETTINGS);
+    expected.models.churn.staging = 3;
+    expected.models.fraud.staging = 12;
+    expected.settings.staging = { ...expected.settings.dev };
+    expect(JSON.parse(r.text)).toEqual(expected);
+    // only lines 4, 5 and 9 differ
+    expect(changedLines(WITH_SETTINGS, r.text).map((d) => d.line)).toEqual([4, 5, 9]);
+    // promoting again changes nothing
+    expect(promotePins(r.text, { from: 'dev', to: 'staging' }).changed).toBe(false);
+  });
+
+  test('--version without --from, and versionsOnly, leave the settings alone', () => {
+    expect(promotePins(WITH_SETTINGS, { model: 'fraud', to: 'prod', version: 11 }).settingChanges).toEqual([]);
+    const r = promotePins(WITH_SETTINGS, { model: 'fraud', from: 'staging', to: 'prod', versionsOnly: true });
+    expect(r.settingChanges).toEqual([]);
+    expect(changedLines(WITH_SETTINGS, r.text).map((d) => d.line)).toEqual([5]);
+  });
+
+  test('a rollback of a promotion with settings is the same edit backwards', () => {
+    const forward = promotePins(WITH_SETTINGS, { from: 'dev', to: 'staging' });
+    const back = promotePins(forward.text, { from: 'prod', to: 'staging', versionsOnly: true });
+    expect(back.changes.map((c) => c.to)).toEqual([2, 9]);
+  });
+
+  test('targets with different setting names, or settings for only one of them, are refused naming what differs', () => {
+    const uneven = WITH_SETTINGS.replace('"prod": { "minReplicas": 2, "maxReplicas": 4, "logLevel": "info", "shadow": false }', '"prod": { "minReplicas": 2, "maxReplicas": 4, "region": "eu" }');
+    expect(error(() => promotePins(uneven, { from: 'staging', to: 'prod' }, 'pins.json')).message).toBe(
+      "pins.json: settings: 'staging' and 'prod' do not have the same settings (settings.prod lacks logLevel, shadow; settings.prod has region that settings.staging does not); expected the same names in both (minReplicas, maxReplicas, logLevel, shadow), or --versions-only",
+    );
+    expect(promotePins(uneven, { from: 'staging', to: 'prod', versionsOnly: true }).changed).toBe(true);
+    const noProd = JSON.stringify({ schemaVersion: 1, models: { churn: { dev: 1, prod: 1 } }, settings: { dev: { a: 1 } } });
+    expect(error(() => promotePins(noProd, { from: 'dev', to: 'prod' }, 'pins.json')).message).toBe("pins.json: settings: has no target 'prod'; expected one of: dev");
+    expect(error(() => promotePins(WITH_SETTINGS, { from: 'qa', to: 'prod' }, 'pins.json')).message).toBe("--from: no model of pins.json is pinned for both 'qa' and 'prod'; expected targets among: dev, staging, prod");
+    expect(error(() => promotePins(WITH_SETTINGS, { to: 'prod', version: 3 })).input).toBe('<model>');
+    expect(error(() => promotePins(WITH_SETTINGS, { from: 'dev', to: 'prod', version: 3 })).input).toBe('--version');
+  });
+
+  test('the file is unchanged when a settings check fails', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pins-settings-'));
+    try {
+      const file = path.join(dir, 'pins.json');
+      const uneven = WITH_SETTINGS.replace('"shadow": false }\n  }', '"shadow": false, "extra": 1 }\n  }');
+      fs.writeFileSync(file, uneven);
+      expect(() => promotePinsFile(file, { model: 'fraud', from: 'staging', to: 'prod' })).toThrow('do not have the same settings');
+      expect(fs.readFileSync(file, 'utf8')).toBe(uneven);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

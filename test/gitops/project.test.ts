@@ -6,6 +6,7 @@ import { AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppP
 import { BASE_OPTIONS, ENVIRONMENTS, readTree, synthProject, yamlDocs } from './support';
 import { MARKDOWN_MARKER } from '../../src/diff';
 import { ClusterAddon, MlopsGitOpsProject, PINNED_ACTIONS, PROVIDES_API_GROUPS_ANNOTATION, SYNC_WAVES } from '../../src/projen';
+import { promotionOrderScript } from '../../src/projen/workflows';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
 
@@ -195,6 +196,26 @@ describe('promote workflow', () => {
     expect(pr.with.branch).toBe('promote/${{ inputs.model }}-${{ inputs.to }}');
     expect(pr.with.token).toBe('${{ secrets.PROMOTION_TOKEN || github.token }}');
     expect(pr.with['body-path']).toBe('${{ runner.temp }}/body.md');
+  });
+
+  test('refuses, before checking out, a "to" that is not the environment right after "from"', () => {
+    const steps: Step[] = wf.jobs.promote.steps;
+    const check = steps[0];
+    expect(check).toMatchObject({ name: 'Check the promotion order', env: { FROM: '${{ inputs.from }}', TO: '${{ inputs.to }}' } });
+    expect(wf.on.workflow_dispatch.inputs.to.description).toContain('dev -> staging -> prod');
+    const runCheck = (script: string, from: string, to: string): { status: number | null; stderr: string } => {
+      const r = spawnSync('bash', ['--norc', '--noprofile', '-c', script], { env: { PATH: process.env.PATH, FROM: from, TO: to }, input: '', encoding: 'utf8' });
+      return { status: r.status, stderr: r.stderr };
+    };
+    for (const [from, to] of [['dev', 'staging'], ['staging', 'prod']]) expect(runCheck(check.run, from, to)).toEqual({ status: 0, stderr: '' });
+    for (const [from, to] of [['dev', 'prod'], ['prod', 'staging'], ['staging', 'dev'], ['dev', 'dev'], ['dev', "staging'|'x"]]) {
+      expect(runCheck(check.run, from, to)).toEqual({
+        status: 1,
+        stderr: `::error::cannot promote from '${from}' to '${to}': 'to' must be the environment right after 'from' in the promotion order dev -> staging -> prod\n`,
+      });
+    }
+    // one environment: nothing to promote to
+    expect(runCheck(promotionOrderScript(['prod']), 'prod', 'prod').status).toBe(1);
   });
 
   test('the shell scripts of every workflow parse with bash -n', () => {

@@ -96,6 +96,36 @@ describe('cdk-mlops promote', () => {
     expect(() => resolvePinsFile(dir, undefined)).toThrow('cdk-mlops.json: pins: 7 is not a path');
   });
 
+  test('--from without a model: every model and the settings of the source; each change on its own line', async () => {
+    const withSettings = PINS.replace('    }\n}\n', '    },\n    "settings": {\n        "staging": { "minReplicas": 2, "maxReplicas": 6 },\n        "prod": { "minReplicas": 2, "maxReplicas": 4 }\n    }\n}\n');
+    fs.writeFileSync(file, withSettings);
+    const r = await promote(dir, ['--from', 'staging', '--to', 'prod']);
+    expect(r).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: [
+        "config/model-pins.json: models.churn.prod 2 -> 3 (the version 'staging' serves)",
+        "config/model-pins.json: models.fraud.prod 9 -> 11 (the version 'staging' serves)",
+        "config/model-pins.json: settings.prod.maxReplicas 4 -> 6 (as 'staging')",
+        '',
+      ].join('\n'),
+    });
+    expect(fs.readFileSync(file, 'utf8')).toBe(withSettings
+      .replace('"prod": 9 }', '"prod": 11 }')
+      .replace('"staging": 3, "prod": 2 }', '"staging": 3, "prod": 3 }')
+      .replace('"prod": { "minReplicas": 2, "maxReplicas": 4 }', '"prod": { "minReplicas": 2, "maxReplicas": 6 }'));
+    // --versions-only copies the version and leaves the settings
+    fs.writeFileSync(file, withSettings);
+    expect((await promote(dir, ['fraud', '--from', 'staging', '--to', 'prod', '--versions-only'])).stdout).toBe("config/model-pins.json: models.fraud.prod 9 -> 11 (the version 'staging' serves)\n");
+    expect(fs.readFileSync(file, 'utf8')).toBe(withSettings.replace('"prod": 9 }', '"prod": 11 }'));
+    // an unknown settings target is refused naming the ones there are, and the file stays
+    fs.writeFileSync(file, withSettings);
+    const bad = await promote(dir, ['--from', 'dev', '--to', 'staging']);
+    expect(bad).toEqual({ code: 2, stdout: '', stderr: "cdk-mlops promote: config/model-pins.json: settings: has no target 'dev'; expected one of: staging, prod\n" });
+    expect(fs.readFileSync(file, 'utf8')).toBe(withSettings);
+    expect((await promote(dir, ['fraud', '--to', 'prod', '--version', '3', '--versions-only'])).stderr).toBe('cdk-mlops promote: --versions-only: needs --from; without --from only a version is pinned\n');
+  });
+
   test('--help', async () => {
     const r = await promote(dir, ['--help']);
     expect(r.code).toBe(0);

@@ -179,6 +179,12 @@ function templateFiles(dir: string, prefix = ''): string[] {
 }
 
 /**
+ * The settings `init` writes to pins.json for every environment: the endpoints' replica bounds,
+ * read by templates/gitops/src/app.ts with `pins.numberSetting(...)`.
+ */
+export const ENDPOINT_REPLICA_SETTINGS = { minReplicas: 2, maxReplicas: 10 } as const;
+
+/**
  * The files `init` writes itself (the projen project writes the rest), by relative path. Pure:
  * the same options give the same map.
  */
@@ -208,7 +214,9 @@ export function templateOutput(o: InitOptions): Record<string, string> {
   for (const e of envs) {
     if (!PIN_TARGET_PATTERN.test(e.name)) throw new Error(`environment '${e.name}' cannot be a pin target`);
   }
-  files['pins.json'] = formatPins({ schemaVersion: 1, models: pins });
+  // Per-environment settings the program reads (pins.setting), promoted with the versions.
+  const settings = Object.fromEntries(envs.map((e) => [e.name, { ...ENDPOINT_REPLICA_SETTINGS }]));
+  files['pins.json'] = formatPins({ schemaVersion: 1, models: pins, settings });
   return files;
 }
 

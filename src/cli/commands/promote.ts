@@ -5,18 +5,23 @@ import { DEFAULT_PINS_FILE, promotePinsFile } from '../../promote/pins';
 import { InputError } from '../../runtime/errors';
 
 /** One-line description shown by `cdk-mlops --help`. */
-export const summary = 'pin a model version for an environment in pins.json (a reviewable one-line change; rollback is a revert)';
+export const summary = 'pin a model version (and copy an environment\'s settings) for an environment in pins.json (a reviewable change; rollback is a revert)';
 
 const USAGE = `usage: cdk-mlops promote <model> --to <target> (--version <n> | --from <target>) [options]
+       cdk-mlops promote --from <target> --to <target> [options]
 
 Edits the pins file the platform program reads: replaces exactly the version pinned for
-<model> at <target> and nothing else, so that the promotion is a one-line pull request.
-Roll back by reverting that commit.
+<model> at <target> and, with --from, the settings of <target> ("settings" of the pins file)
+that differ from those of the --from target, and nothing else, so that the promotion is a
+small pull request. Roll back by reverting that commit.
 
-  <model>            a model of the pins file ("models" keys)
+  <model>            a model of the pins file ("models" keys); with --from it may be left
+                     out: every model pinned for both targets is promoted
   --to <target>      the environment (or other pinned target, e.g. prod-canary) to change
   --version <n>      the registry version to pin
-  --from <target>    copy the version pinned for this target (with --version: check it is that one)
+  --from <target>    copy the version pinned for this target (with --version: check it is that
+                     one) and its settings (both targets must have the same setting names)
+  --versions-only    with --from: copy the model version(s) only, not the settings
   --pins <file>      the pins file (default: "pins" of cdk-mlops.json, else ${DEFAULT_PINS_FILE})
   -h, --help         show this help
 
@@ -54,11 +59,12 @@ export async function run(argv: string[]): Promise<number> {
     const { values, positionals } = parseArgs({
       args: argv,
       options: {
-        to: { type: 'string' },
-        version: { type: 'string' },
-        from: { type: 'string' },
-        pins: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        'to': { type: 'string' },
+        'version': { type: 'string' },
+        'from': { type: 'string' },
+        'versions-only': { type: 'boolean' },
+        'pins': { type: 'string' },
+        'help': { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
       strict: true,
@@ -67,20 +73,25 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    if (positionals.length !== 1) {
+    if (positionals.length > 1 || (positionals.length === 0 && values.from === undefined)) {
       throw new InputError('<model>', positionals.length === 0 ? 'is missing; expected the name of a pinned model' : `got ${positionals.length} (${positionals.join(' ')}); expected exactly one model`);
     }
+    if (values['versions-only'] && values.from === undefined) throw new InputError('--versions-only', 'needs --from; without --from only a version is pinned');
     if (values.to === undefined || values.to === '') throw new InputError('--to', 'is missing; expected the environment (or pinned target) to change');
     const cwd = process.cwd();
     const file = resolvePinsFile(cwd, values.pins);
     const rel = path.relative(cwd, file) || file;
-    const result = promotePinsFile(file, { model: positionals[0], to: values.to, from: values.from, version: parseVersion(values.version) }, rel);
-    const { change } = result;
-    if (result.changed) {
-      const source = values.from ? ` (the version '${values.from}' serves)` : '';
-      process.stdout.write(`${rel}: models.${change.model}.${change.target} ${change.from} -> ${change.to}${source}\n`);
-    } else {
-      process.stdout.write(`${rel}: models.${change.model}.${change.target} is already ${change.to}; nothing changed\n`);
+    const result = promotePinsFile(file, { model: positionals[0], to: values.to, from: values.from, version: parseVersion(values.version), versionsOnly: values['versions-only'] }, rel);
+    for (const change of result.changes) {
+      if (change.from !== change.to) {
+        const source = values.from ? ` (the version '${values.from}' serves)` : '';
+        process.stdout.write(`${rel}: models.${change.model}.${change.target} ${change.from} -> ${change.to}${source}\n`);
+      } else {
+        process.stdout.write(`${rel}: models.${change.model}.${change.target} is already ${change.to}; nothing changed\n`);
+      }
+    }
+    for (const s of result.settingChanges) {
+      process.stdout.write(`${rel}: settings.${s.target}.${s.name} ${JSON.stringify(s.from)} -> ${JSON.stringify(s.to)} (as '${values.from}')\n`);
     }
     return 0;
   } catch (e) {

@@ -6,8 +6,10 @@ import {
 import { environments, PLATFORM_NAME, PlatformEnvironment } from './environments';
 
 /**
- * The model versions each environment serves. `cdk-mlops promote` edits this file (and only
- * the pinned number), so a promotion is a one-line pull request and a rollback is a revert.
+ * The model versions each environment serves, and per-environment settings ("settings": the
+ * endpoints' replica bounds). `cdk-mlops promote --from <env> --to <next>` copies both from one
+ * environment to the next, editing only those values, so a promotion is a small pull request
+ * and a rollback is a revert.
  */
 export const PINS_FILE = path.join(__dirname, '..', 'pins.json');
 
@@ -51,7 +53,8 @@ export function createPlatform(app: MlApp, env: PlatformEnvironment, pins: Model
     const endpoint = new ModelEndpoint(platform, name, {
       model: model.version(pins.version(name, env.name)),
       gateway: GATEWAY,
-      scaling: EndpointScaling.cpu({ minReplicas: 2, maxReplicas: 10 }),
+      // Replica bounds per environment from pins.json ("settings"), promoted with the version.
+      scaling: EndpointScaling.cpu({ minReplicas: pins.numberSetting('minReplicas', env.name), maxReplicas: pins.numberSetting('maxReplicas', env.name) }),
     });
     // Compares live inputs with the training data every hour; retrains on drift.
     new DriftMonitor(platform, `${name}-drift`, { endpoint, retrain: training });

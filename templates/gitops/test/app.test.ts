@@ -82,6 +82,17 @@ describe('targeted assertions', () => {
     expect(pins.models).toEqual([...MODELS].sort());
   });
 
+  test('every environment has the same settings (so that a promotion can copy them), with valid replica bounds', () => {
+    const pins = ModelPins.fromFile(PINS_FILE);
+    const names = pins.settingNames(environments[0].name);
+    for (const env of environments) {
+      expect(pins.settingNames(env.name)).toEqual(names);
+      const [min, max] = [pins.numberSetting('minReplicas', env.name), pins.numberSetting('maxReplicas', env.name)];
+      expect(min).toBeGreaterThanOrEqual(1);
+      expect(max).toBeGreaterThanOrEqual(min);
+    }
+  });
+
   test('a model is never served in a later environment at a version newer than in the one before it', () => {
     const pins = ModelPins.fromFile(PINS_FILE);
     const skipped: string[] = [];
