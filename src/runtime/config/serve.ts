@@ -115,6 +115,12 @@ export const ServePredictionLogSchema = z.object({
   sampleRate: z.number().min(0).max(1).default(1),
   /** Most records held in memory waiting to be written; beyond, records are dropped and counted. @default 10000 */
   maxQueue: z.number().int().min(1).default(10_000),
+  /**
+   * Most bytes of tensor data (inputs and outputs, as held in memory) waiting to be written;
+   * beyond, records are dropped and counted (reason `queue_bytes`), like `maxQueue`. Bounds the
+   * queue's memory when requests are large. @default 67108864 (64 MiB)
+   */
+  maxQueueBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
   /** Records are written at least this often, in milliseconds. @default 1000 */
   flushIntervalMs: z.number().int().min(10).default(1_000),
   /** Most records per written file/object. @default 5000 */

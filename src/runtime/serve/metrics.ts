@@ -168,7 +168,7 @@ export class ServeMetrics {
   public readonly reloads: Counter<'model' | 'outcome'>;
   /** Prediction records written. */
   public readonly predictionLogWritten: Counter<'model'>;
-  /** Prediction records dropped, by reason (`queue_full`, `write_error`). */
+  /** Prediction records dropped, by reason (`queue_full`, `queue_bytes`, `write_error`, `serialize_error`, `closed`). */
   public readonly predictionLogDropped: Counter<'reason'>;
   /** Prediction records waiting to be written. */
   public readonly predictionLogQueue: Gauge;

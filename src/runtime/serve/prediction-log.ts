@@ -158,8 +158,35 @@ export function toPredictionRecord(p: PendingPrediction): PredictionRecord {
 export interface PredictionLoggerOptions {
   readonly sampleRate: number;
   readonly maxQueue: number;
+  /**
+   * Most bytes (as estimated by {@link estimatePredictionBytes}) held in the queue.
+   * @default 67108864 (64 MiB)
+   */
+  readonly maxQueueBytes?: number;
   readonly flushIntervalMs: number;
   readonly maxRecordsPerFile: number;
+}
+
+/** Default of {@link PredictionLoggerOptions.maxQueueBytes}: 64 MiB. */
+export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
+
+/** Fixed cost of one queued record (ids, names, object headers), in bytes. */
+const RECORD_OVERHEAD_BYTES = 256;
+
+/**
+ * Bytes a queued record holds in memory, estimated from its tensors: the typed arrays' byte
+ * lengths, and for BYTES tensors two bytes per UTF-16 code unit plus a per-string overhead,
+ * plus a fixed per-record overhead. It grows with the request's size, which is what the
+ * byte budget has to bound.
+ */
+export function estimatePredictionBytes(p: Pick<PendingPrediction, 'inputs' | 'outputs'>): number {
+  let bytes = RECORD_OVERHEAD_BYTES;
+  for (const t of [...p.inputs, ...p.outputs]) {
+    const data = t.data as unknown;
+    if (ArrayBuffer.isView(data)) bytes += data.byteLength;
+    else if (Array.isArray(data)) for (const v of data) bytes += 32 + 2 * String(v).length;
+  }
+  return bytes;
 }
 
 let sequence = 0;
@@ -177,12 +204,15 @@ export function predictionKey(model: string, at: number): string {
 
 /**
  * Sampled prediction logging, off the request path: `offer` only pushes references onto a
- * bounded queue (or counts a drop when it is full); a timer turns them into JSON lines and
+ * queue bounded in records (`maxQueue`) and in estimated bytes (`maxQueueBytes`), or counts a
+ * drop when either bound is reached; a timer turns them into JSON lines and
  * writes one file per model and hour per flush. Every record is either written or counted in
  * `cdk_mlops_serve_prediction_log_dropped_total` (and logged), never lost silently.
  */
 export class PredictionLogger {
-  private queue: PendingPrediction[] = [];
+  private queue: { readonly p: PendingPrediction; readonly bytes: number }[] = [];
+  private queueBytes = 0;
+  private readonly maxQueueBytes: number;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private flushSoon: NodeJS.Immediate | undefined;
@@ -197,6 +227,7 @@ export class PredictionLogger {
     private readonly logger: Logger,
     private readonly random: () => number = Math.random,
   ) {
+    this.maxQueueBytes = options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
     this.timer = setInterval(() => void this.flush(), options.flushIntervalMs);
     this.timer.unref();
   }
@@ -213,7 +244,13 @@ export class PredictionLogger {
       this.drop(1, this.closed ? 'closed' : 'queue_full');
       return;
     }
-    this.queue.push(p);
+    const bytes = estimatePredictionBytes(p);
+    if (this.queueBytes + bytes > this.maxQueueBytes) {
+      this.drop(1, 'queue_bytes');
+      return;
+    }
+    this.queue.push({ p, bytes });
+    this.queueBytes += bytes;
     this.metrics.predictionLogQueue.set(this.queue.length);
     if (this.queue.length >= this.options.maxRecordsPerFile && !this.flushSoon) {
       this.flushSoon = setImmediate(() => {
@@ -226,6 +263,11 @@ export class PredictionLogger {
   /** Records waiting. */
   public get pending(): number {
     return this.queue.length;
+  }
+
+  /** Estimated bytes of the records waiting (see {@link estimatePredictionBytes}). */
+  public get pendingBytes(): number {
+    return this.queueBytes;
   }
 
   /** Writes everything queued so far; resolves when written (or counted as dropped). */
@@ -245,9 +287,10 @@ export class PredictionLogger {
   private async writeQueued(): Promise<void> {
     while (this.queue.length > 0) {
       const taken = this.queue.splice(0, this.options.maxRecordsPerFile);
+      for (const t of taken) this.queueBytes -= t.bytes;
       this.metrics.predictionLogQueue.set(this.queue.length);
       const groups = new Map<string, { model: string; at: number; lines: string[] }>();
-      for (const p of taken) {
+      for (const { p } of taken) {
         let line: string;
         try {
           line = JSON.stringify(toPredictionRecord(p));
@@ -281,7 +324,7 @@ export class PredictionLogger {
     this.droppedSinceLog += n;
     const now = Date.now();
     if (now - this.lastDropLog >= 10_000) {
-      this.logger.warn({ dropped: this.droppedSinceLog, reason, maxQueue: this.options.maxQueue }, `prediction log dropped ${this.droppedSinceLog} record(s) (${reason}); the writer cannot keep up or has stopped`);
+      this.logger.warn({ dropped: this.droppedSinceLog, reason, maxQueue: this.options.maxQueue, maxQueueBytes: this.maxQueueBytes }, `prediction log dropped ${this.droppedSinceLog} record(s) (${reason}); the writer cannot keep up or has stopped`);
       this.droppedSinceLog = 0;
       this.lastDropLog = now;
     }

@@ -7,7 +7,7 @@ import { buildTestApp, fixtureSignature, memoryLogger, standardRegistry, tabular
 import type { Registry } from '../../../src/runtime/registry/registry';
 import type { PredictionRecord } from '../../../src/runtime/registry/types';
 import { ServeMetrics } from '../../../src/runtime/serve/metrics';
-import { PendingPrediction, PredictionLogger, PredictionSink, openPredictionSink, toPredictionRecord } from '../../../src/runtime/serve/prediction-log';
+import { PendingPrediction, PredictionLogger, PredictionSink, estimatePredictionBytes, openPredictionSink, toPredictionRecord } from '../../../src/runtime/serve/prediction-log';
 import { FakeS3 } from '../../support/fake-s3';
 
 const ref = tabularReference();
@@ -84,7 +84,7 @@ describe('serve: prediction logging', () => {
     ({ registry } = await standardRegistry());
   });
 
-  async function serveWith(sink: PredictionSink, options: Partial<{ sampleRate: number; maxQueue: number; flushIntervalMs: number; maxRecordsPerFile: number }> = {}, random?: () => number) {
+  async function serveWith(sink: PredictionSink, options: Partial<{ sampleRate: number; maxQueue: number; maxQueueBytes: number; flushIntervalMs: number; maxRecordsPerFile: number }> = {}, random?: () => number) {
     const metrics = new ServeMetrics({ defaultMetrics: false });
     const { logger, lines } = memoryLogger();
     const log = new PredictionLogger({ sampleRate: 1, maxQueue: 1000, flushIntervalMs: 600_000, maxRecordsPerFile: 1000, ...options }, sink, metrics, logger, random);
@@ -183,6 +183,53 @@ describe('serve: prediction logging', () => {
       await t.close();
       await log.close();
     }
+  });
+
+  test('the queue is bounded in bytes too: records past maxQueueBytes are dropped and counted (queue_bytes), large requests first', async () => {
+    // One tabular row holds 30 FP32 inputs (120 B), 2 FP32 probabilities (8 B) and one INT64 label (8 B), plus 256 B per record.
+    const oneRow = 256 + 120 + 8 + 8;
+    const eightRows = 256 + 8 * (120 + 8 + 8);
+    const written: string[] = [];
+    const sink: PredictionSink = { uri: 'memory://bytes', write: async (_key, body) => { written.push(...body.toString('utf8').trim().split('\n')); } };
+    const { t, log, metrics, infer, lines } = await serveWith(sink, { maxQueue: 1000, maxRecordsPerFile: 1000, maxQueueBytes: 5 * oneRow + 100 });
+    const droppedFor = async (reason: string) => (await metrics.predictionLogDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+    try {
+      expect((await infer(ref.rows.slice(0, 8), 'big-0')).statusCode).toBe(200);
+      expect(log.pendingBytes).toBe(eightRows);
+      for (let i = 0; i < 6; i++) expect((await infer([ref.rows[i]], `small-${i}`)).statusCode).toBe(200);
+      // Budget 2060 B: the 8-row record (1344 B) and one 1-row record (1736 B in all) fit; each further one (2128 B) does not.
+      expect(log.pending).toBe(2);
+      expect(log.pendingBytes).toBe(eightRows + oneRow);
+      expect(await droppedFor('queue_bytes')).toBe(5);
+      expect(await droppedFor('queue_full')).toBe(0);
+      expect(lines.find((l) => l.reason === 'queue_bytes')).toMatchObject({ msg: 'prediction log dropped 1 record(s) (queue_bytes); the writer cannot keep up or has stopped', maxQueueBytes: 5 * oneRow + 100 });
+      await log.flush();
+      expect(log.pendingBytes).toBe(0);
+      expect(written.map((l) => (JSON.parse(l) as PredictionRecord).id)).toEqual(['big-0', 'small-0']);
+      // Once written, the budget is free again: five one-row records fit, the sixth does not.
+      for (let i = 0; i < 6; i++) expect((await infer([ref.rows[i]], `again-${i}`)).statusCode).toBe(200);
+      expect(log.pending).toBe(5);
+      expect(await droppedFor('queue_bytes')).toBe(6);
+    } finally {
+      await t.close();
+      await log.close();
+    }
+  });
+
+  test('maxQueueBytes in the serve config: 64 MiB by default, at least 1024', async () => {
+    const { ServePredictionLogSchema } = await import('../../../src/runtime/config/serve');
+    expect(ServePredictionLogSchema.parse({ uri: '/logs' }).maxQueueBytes).toBe(64 * 1024 * 1024);
+    expect(ServePredictionLogSchema.parse({ uri: '/logs', maxQueueBytes: 4096 }).maxQueueBytes).toBe(4096);
+    const bad = ServePredictionLogSchema.safeParse({ uri: '/logs', maxQueueBytes: 10 });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0].path).toEqual(['maxQueueBytes']);
+  });
+
+  test('the byte estimate follows the tensors: typed arrays by byte length, strings by length', () => {
+    const f32 = { name: 'x', datatype: 'FP32' as const, dims: [2, 3], data: new Float32Array(6) };
+    const bytes = { name: 's', datatype: 'BYTES' as const, dims: [2], data: ['ab', 'cdef'] };
+    expect(estimatePredictionBytes({ inputs: [f32], outputs: [] })).toBe(256 + 24);
+    expect(estimatePredictionBytes({ inputs: [f32, bytes], outputs: [{ name: 'y', datatype: 'INT64', dims: [2], data: new BigInt64Array(2) }] })).toBe(256 + 24 + (32 + 4) + (32 + 8) + 16);
   });
 
   test('a failing writer: the records are counted as dropped and the failure logged, requests unaffected', async () => {
