@@ -156,6 +156,20 @@ describe('FeatureService fails at construction', () => {
     expect(problems(() => store.addFeatureService('empty', { features: [] })).lines).toEqual(["'features' ([]) must list at least one feature or view"]);
   });
 
+  test('fails if two of its views give a feature the same name (lookups without full feature names would fail)', () => {
+    const { store, transactions, customer } = fraudStore();
+    const hourly = store.addFeatureView('hourly', { entities: [customer], schema: [{ name: 'count_1h', type: 'int64' }], source: FeatureSource.parquet('hourly') });
+    const r = problems(() => store.addFeatureService('risk', { features: [transactions, hourly] }));
+    expect(r.path).toBe('dev/features/risk');
+    expect(r.lines).toEqual([
+      "'features[1]' (\"hourly:count_1h\") feature service 'risk' has two features named 'count_1h', from feature views 'transactions' and 'hourly'; "
+        + "lookups without full_feature_names would name both columns 'count_1h' and fail: rename one of the features, or serve them from different services",
+    ]);
+    // Each view on its own, or the other features of both, are fine.
+    expect(() => store.addFeatureService('hourly_only', { features: [hourly] })).not.toThrow();
+    expect(() => store.addFeatureService('both', { features: [transactions.feature('amount_7d'), hourly] })).not.toThrow();
+  });
+
   test("fails if a feature belongs to another store's view", () => {
     const { platform, store } = fraudStore();
     const other = new FeatureStore(platform, 'other');

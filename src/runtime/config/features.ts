@@ -311,6 +311,9 @@ export function findFeatureRegistryProblems(registry: FeatureRegistryShape): Fea
     if (services.has(s.name)) problems.push({ path: at('name'), message: `duplicate feature service name '${s.name}'` });
     services.add(s.name);
     const refs = new Set<string>();
+    // Feature name -> the view it first came from: lookups without full_feature_names name
+    // columns by feature alone, so two views giving one name would make every such lookup fail.
+    const byName = new Map<string, string>();
     s.features.forEach((ref, j) => {
       const parsed = parseFeatureRef(ref);
       if (!parsed) {
@@ -324,6 +327,17 @@ export function findFeatureRegistryProblems(registry: FeatureRegistryShape): Fea
         problems.push({ path: at('features', j), message: `feature service '${s.name}' names feature '${parsed.feature}', which feature view '${parsed.view}' does not have; it has ${quoteList(viewFeatures)}` });
       } else if (refs.has(ref)) {
         problems.push({ path: at('features', j), message: `feature service '${s.name}' names '${ref}' twice` });
+      } else {
+        const first = byName.get(parsed.feature);
+        if (first !== undefined && first !== parsed.view) {
+          problems.push({
+            path: at('features', j),
+            message: `feature service '${s.name}' has two features named '${parsed.feature}', from feature views '${first}' and '${parsed.view}'; `
+              + `lookups without full_feature_names would name both columns '${parsed.feature}' and fail: rename one of the features, or serve them from different services`,
+          });
+        } else {
+          byName.set(parsed.feature, parsed.view);
+        }
       }
       refs.add(ref);
     });

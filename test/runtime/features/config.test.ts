@@ -78,6 +78,21 @@ describe('feature registry schema', () => {
     ]);
   });
 
+  test('a feature service with one feature name from two views (every lookup without full_feature_names would fail)', () => {
+    const doc = base();
+    doc.featureViews[2].features.push({ name: 'conv_rate', valueType: 'float64' });
+    doc.featureServices = [
+      { name: 'clash', features: ['driver_stats:conv_rate', 'customer_profile:tier', 'pair_stats:conv_rate'] },
+      { name: 'fine', features: ['driver_stats:conv_rate', 'pair_stats:trips_together'] },
+    ];
+    const expected = "featureServices.0.features.2: feature service 'clash' has two features named 'conv_rate', from feature views 'driver_stats' and 'pair_stats'; "
+      + "lookups without full_feature_names would name both columns 'conv_rate' and fail: rename one of the features, or serve them from different services";
+    expect(messages(doc)).toEqual([expected]);
+    expect(findFeatureRegistryProblems(doc).map((p) => p.path)).toEqual([['featureServices', 0, 'features', 2]]);
+    // The runtime refuses the registry at load.
+    expect(() => FeatureCatalog.fromObject(doc)).toThrow("feature service 'clash' has two features named 'conv_rate', from feature views 'driver_stats' and 'pair_stats'");
+  });
+
   test('duplicate entity, view, service names and shared join keys', () => {
     const doc = base();
     doc.entities.push({ name: 'driver', valueType: 'int64' }, { name: 'rider', joinKey: 'driver_id', valueType: 'int64' });
