@@ -143,7 +143,7 @@ describe('Athena SQL (ROW_NUMBER window pattern)', () => {
     const windows = [...sql.matchAll(/row_number\(\)\s*OVER\s*\(([^)]*(?:\([^)]*\)[^)]*)*)\)/gi)].map((w) => w[1]);
     expect(windows.length).toBe(2);
     for (const w of windows) expect(w).toMatch(/^PARTITION BY e\."__entity_row_id" ORDER BY /);
-    expect(sql).toContain(`CAST(length(CAST(e."driver_id" AS VARCHAR)) AS VARCHAR) || ':' || CAST(e."driver_id" AS VARCHAR) || ','`);
+    expect(sql).toContain('CAST(length(CAST(e."driver_id" AS VARCHAR)) AS VARCHAR) || \':\' || CAST(e."driver_id" AS VARCHAR) || \',\'');
 
     const instance = await DuckDBInstance.create(':memory:');
     const conn = await instance.connect();

@@ -5,11 +5,11 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { memoryLogger, standardRegistry, tabularReference, testConfig } from './support/fixtures';
 import { postJson } from './support/http';
+import { FeatureCatalog, MemoryOnlineStore, RunningFeatureServer, startFeatureServer } from '../../../src/runtime/features';
 import type { OnlineFeatureService } from '../../../src/runtime/features/online';
 import type { Registry } from '../../../src/runtime/registry/registry';
 import type { OnlineFeatureSource } from '../../../src/runtime/serve/features';
 import { ServeServer, startServer } from '../../../src/runtime/serve/server';
-import { FeatureCatalog, MemoryOnlineStore, RunningFeatureServer, startFeatureServer } from '../../../src/runtime/features';
 import { fixtureRegistry } from '../features/helpers';
 
 // The features runtime's in-process lookup is a valid source as is (checked by the compiler).
