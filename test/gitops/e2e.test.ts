@@ -80,7 +80,7 @@ describe('generated GitOps repository, end to end', () => {
     expect(fs.readdirSync(path.join(repo, 'dist')).sort()).toEqual(['dev', 'prod', 'staging']);
     for (const env of ['dev', 'staging', 'prod']) {
       expect(fs.existsSync(path.join(repo, 'dist', env, 'terraform', 'cdk.tf.json'))).toBe(true);
-      expect(fs.readdirSync(path.join(repo, 'dist', env, 'k8s')).sort()).toEqual(['monitoring.yaml', 'platform.yaml', 'serving.yaml', 'training.yaml']);
+      expect(fs.readdirSync(path.join(repo, 'dist', env, 'k8s')).sort()).toEqual(['features.yaml', 'monitoring.yaml', 'platform.yaml', 'serving.yaml', 'training.yaml']);
     }
     ok(sh(repo, 'npx', ['projen', 'dist:check']), 'npx projen dist:check');
     // what the pull-request workflow runs: projen, compile, synth, tests, and then nothing may differ from the commit

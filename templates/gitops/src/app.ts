@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import {
-  Cluster, DriftMonitor, EndpointScaling, GatewayRef, MlApp, MlAppProps, MlPlatform, ModelEndpoint, ModelPins, ModelRegistry,
-  Network, StateBackend, TrainingData, TrainingPipeline,
+  Cluster, DriftMonitor, EndpointScaling, FeatureSource, FeatureStore, GatewayRef, MlApp, MlAppProps, MlPlatform, ModelEndpoint,
+  ModelPins, ModelRegistry, Network, StateBackend, TrainingData, TrainingPipeline,
 } from 'cdk-mlops';
 import { environments, PLATFORM_NAME, PlatformEnvironment } from './environments';
 
@@ -15,6 +15,19 @@ export const PINS_FILE = path.join(__dirname, '..', 'pins.json');
 
 /** The models of the platform: each is trained, served and monitored, and pinned per environment in pins.json. */
 export const MODELS = {{models}};
+
+/**
+ * The online features the endpoints are enriched with: one entity, one feature view over the
+ * Parquet files under s3://<artefact bucket>/features/features/<source>/ (materialized into
+ * Redis every hour), one feature service. A prediction request names the entity's key
+ * (`customer_id`); the endpoint looks the features up and adds them to the request before the
+ * model runs, so the models are trained on these columns too. Change them to your data.
+ */
+export const FEATURES = {
+  entity: { name: 'customer', joinKey: 'customer_id' },
+  view: { name: 'customer_profile', source: 'customer_profile', columns: ['tenure_months', 'monthly_spend', 'support_tickets_90d'] },
+  service: 'customer_features',
+} as const;
 
 /**
  * The Gateway (Gateway API) the endpoints are exposed through. Install a Gateway API
@@ -37,6 +50,17 @@ export function createPlatform(app: MlApp, env: PlatformEnvironment, pins: Model
     tags: { 'cost-center': PLATFORM_NAME },
   });
 
+  // Features: offline in Parquet (the artefact bucket), online in Redis (ElastiCache).
+  const store = new FeatureStore(platform, 'features');
+  const entity = store.addEntity(FEATURES.entity.name, { joinKey: FEATURES.entity.joinKey, joinKeyType: 'string' });
+  const view = store.addFeatureView(FEATURES.view.name, {
+    entities: [entity],
+    schema: FEATURES.view.columns.map((name) => ({ name, type: 'float64' as const })),
+    source: FeatureSource.parquet(FEATURES.view.source),
+    schedule: '@hourly',
+  });
+  const features = store.addFeatureService(FEATURES.service, { features: [view] });
+
   // Each environment's registry is a prefix of its artefact bucket.
   const registry = new ModelRegistry(platform, 'registry');
   for (const name of MODELS) {
@@ -52,6 +76,8 @@ export function createPlatform(app: MlApp, env: PlatformEnvironment, pins: Model
     // Serves the version pinned for this environment in pins.json.
     const endpoint = new ModelEndpoint(platform, name, {
       model: model.version(pins.version(name, env.name)),
+      // Looks the customer's features up by the request's customer_id before the model runs.
+      features: { service: features, entityInputs: { [FEATURES.entity.joinKey]: FEATURES.entity.joinKey } },
       gateway: GATEWAY,
       // Replica bounds per environment from pins.json ("settings"), promoted with the version.
       scaling: EndpointScaling.cpu({ minReplicas: pins.numberSetting('minReplicas', env.name), maxReplicas: pins.numberSetting('maxReplicas', env.name) }),

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelPins, PlatformSynthesis, synthesisFiles } from 'cdk-mlops';
 import * as YAML from 'yaml';
-import { createApp, MODELS, PINS_FILE } from '../src/app';
+import { createApp, FEATURES, MODELS, PINS_FILE } from '../src/app';
 import { environments, PLATFORM_NAME } from '../src/environments';
 
 /**
@@ -90,6 +90,22 @@ describe('targeted assertions', () => {
       const [min, max] = [pins.numberSetting('minReplicas', env.name), pins.numberSetting('maxReplicas', env.name)];
       expect(min).toBeGreaterThanOrEqual(1);
       expect(max).toBeGreaterThanOrEqual(min);
+    }
+  });
+
+  test.each(environments)('$name: every endpoint is enriched by the feature service and scales within the replica bounds of pins.json', (env) => {
+    const pins = ModelPins.fromFile(PINS_FILE);
+    const capabilities = result(env.name).inventory.capabilities as { kind: string; name: string; [k: string]: unknown }[];
+    const stores = capabilities.filter((c) => c.kind === 'feature-store') as unknown as { entities: { name: string }[]; views: { name: string }[]; services: { name: string }[] }[];
+    expect(stores).toHaveLength(1);
+    expect(stores[0].entities.map((e) => e.name)).toEqual([FEATURES.entity.name]);
+    expect(stores[0].views.map((v) => v.name)).toEqual([FEATURES.view.name]);
+    expect(stores[0].services.map((v) => v.name)).toEqual([FEATURES.service]);
+    const endpoints = capabilities.filter((c) => c.kind === 'endpoint') as unknown as { name: string; featureService?: string; scaling: { minReplicas: number; maxReplicas: number } }[];
+    expect(endpoints.map((e) => e.name).sort()).toEqual([...MODELS].sort());
+    for (const e of endpoints) {
+      expect(e.featureService).toBe(FEATURES.service);
+      expect(e.scaling).toMatchObject({ minReplicas: pins.numberSetting('minReplicas', env.name), maxReplicas: pins.numberSetting('maxReplicas', env.name) });
     }
   });
 
