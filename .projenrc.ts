@@ -72,7 +72,8 @@ const project = new typescript.TypeScriptProject({
   jestOptions: {
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
-      testEnvironment: 'node',
+      // node, plus the host's typed-array constructors, which onnxruntime-node's outputs need.
+      testEnvironment: '<rootDir>/test/support/ort-environment.ts',
       testTimeout: 60_000,
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',

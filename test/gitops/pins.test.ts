@@ -226,7 +226,7 @@ describe('settings: per-environment values promoted with the model versions', ()
   });
 
   test('bad settings are reported with their path', () => {
-    const e = error(() => ModelPins.parse(JSON.stringify({ schemaVersion: 1, models: {}, settings: { PROD: { a: 1 }, dev: { '9x': 1, ok: [1], n: null } } }), 'p.json'));
+    const e = error(() => ModelPins.parse(JSON.stringify({ schemaVersion: 1, models: {}, settings: { PROD: { a: 1 }, dev: { '9x': 1, 'ok': [1], 'n': null } } }), 'p.json'));
     for (const part of ['settings.PROD: the key "PROD" is not a target name', 'settings.dev.9x: the key "9x" is not a setting name', 'settings.dev.ok: Invalid input', 'settings.dev.n: Invalid input']) {
       expect(e.message).toContain(part);
     }

@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalBackend } from '../registry/local';
 import { MonitorConfig, parseDuration } from '../config/monitor';
 import type { Logger } from '../log';
 import { runActions } from './actions';
@@ -13,6 +12,7 @@ import { renderHtmlReport } from './report-html';
 import type { Condition, MonitorResult, QualityIssue } from './result';
 import type { StateStore } from './state-store';
 import { WindowState, referenceColumns } from './window';
+import { LocalBackend } from '../registry/local';
 import type { ModelRegistryClient } from '../registry/types';
 
 /**

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/serve/support/ort-environment.ts
- */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TestApp, buildTestApp, memoryLogger, standardRegistry, tabularReference, tempDir, testConfig } from './support/fixtures';

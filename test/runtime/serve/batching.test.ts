@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/serve/support/ort-environment.ts
- */
 import * as http from 'node:http';
 import * as ort from 'onnxruntime-node';
 import { fixtureBytes, memoryLogger, standardRegistry, tabularReference, testConfig } from './support/fixtures';

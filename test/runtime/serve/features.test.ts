@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/serve/support/ort-environment.ts
- */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { memoryLogger, standardRegistry, tabularReference, testConfig } from './support/fixtures';

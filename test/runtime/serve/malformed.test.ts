@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/serve/support/ort-environment.ts
- */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';

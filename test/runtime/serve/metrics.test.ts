@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/serve/support/ort-environment.ts
- */
 import { TestApp, buildTestApp, standardRegistry, tabularReference, testConfig } from './support/fixtures';
 import { ServeMetrics } from '../../../src/runtime/serve/metrics';
 

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/serve/support/ort-environment.ts
- */
 import * as ort from 'onnxruntime-node';
 import { TestApp, buildTestApp, fixtureBytes, standardRegistry, tabularReference, testConfig } from './support/fixtures';
 import type { Registry } from '../../../src/runtime/registry/registry';

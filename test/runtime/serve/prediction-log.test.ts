@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/serve/support/ort-environment.ts
- */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildTestApp, fixtureSignature, memoryLogger, standardRegistry, tabularReference, tempDir, testConfig } from './support/fixtures';
@@ -84,7 +81,8 @@ describe('serve: prediction logging', () => {
     ({ registry } = await standardRegistry());
   });
 
-  async function serveWith(sink: PredictionSink, options: Partial<{ sampleRate: number; maxQueue: number; maxQueueBytes: number; flushIntervalMs: number; maxRecordsPerFile: number }> = {}, random?: () => number) {
+  type LogOptions = Partial<{ sampleRate: number; maxQueue: number; maxQueueBytes: number; flushIntervalMs: number; maxRecordsPerFile: number }>;
+  async function serveWith(sink: PredictionSink, options: LogOptions = {}, random?: () => number) {
     const metrics = new ServeMetrics({ defaultMetrics: false });
     const { logger, lines } = memoryLogger();
     const log = new PredictionLogger({ sampleRate: 1, maxQueue: 1000, flushIntervalMs: 600_000, maxRecordsPerFile: 1000, ...options }, sink, metrics, logger, random);

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/serve/support/ort-environment.ts
- */
 import { buildTestApp, fixtureBytes, registerFixture, tabularReference, testConfig } from './support/fixtures';
 import { openRegistry } from '../../../src/runtime/registry/registry';
 import { FakeS3 } from '../../support/fake-s3';

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/serve/support/ort-environment.ts
- */
 import { TestApp, buildTestApp, registerFixture, standardRegistry, tabularReference, testConfig } from './support/fixtures';
 import type { Registry } from '../../../src/runtime/registry/registry';
 import { parseInferRequest } from '../../../src/runtime/serve/request';

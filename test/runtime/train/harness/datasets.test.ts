@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/train/trainers/ort-environment.ts
- */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/train/trainers/ort-environment.ts
- */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { config, DATA, tempDir } from './support';

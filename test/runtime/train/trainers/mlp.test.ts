@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/train/trainers/ort-environment.ts
- */
 import { float32Representable, maxRelativeDifference, readReference, referenceSplit, runOnnx } from './helpers';
 import { classificationMetrics, regressionMetrics } from '../../../../src/runtime/train/metrics';
 import { readModelSummary } from '../../../../src/runtime/train/onnx';

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/runtime/train/trainers/ort-environment.ts
- */
 import * as ort from 'onnxruntime-node';
 import {
   ONNX_IR_VERSION, ONNX_OPSET, OnnxGraphBuilder, TensorDataType, readModelSummary,

@@ -7,8 +7,8 @@ import NodeEnvironment from 'jest-environment-node';
  * creates its output arrays in the host realm, and onnxruntime-common then checks them with
  * `instanceof Float32Array` (of the test realm), which fails for every output that is not
  * UINT8/BOOL. This environment gives the test realm the host's typed-array constructors, as a
- * plain `node` process has: use it in test files that run inference
- * (`@jest-environment ./test/runtime/serve/support/ort-environment.ts`).
+ * plain `node` process has. It is the project's default jest environment (.projenrc.ts), so
+ * every test file can run inference.
  */
 export default class OrtEnvironment extends NodeEnvironment {
   async setup(): Promise<void> {
