@@ -1,11 +1,11 @@
 import '../support/cdktf-matchers';
 import {
-  CapacityType, checkKubernetes, GpuAmiFamily, GpuCapacity, GpuTrainingPool, MlopsValidationError,
+  CapacityType, checkKubernetes, GpuAmiFamily, GpuCapacity, GpuTrainingPool,
 } from '../../src';
 import { EksAccessEntry, EksNodeGroup, LaunchTemplate, PlacementGroup } from '../../src/constructs/cloud/cdktf';
 import { registerCrdValidators, schemaSource } from '../fixtures/crds/validators';
 import { validateAll, validateObject } from '../support/kube-schema';
-import { kubeObjects, newPlatform, synth, TestKubeObject, tfResources } from '../support/platform';
+import { expectProblem, kubeObjects, newPlatform, synth, TestKubeObject, tfResources } from '../support/platform';
 
 registerCrdValidators();
 
@@ -13,18 +13,6 @@ type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const byKind = (objs: TestKubeObject[], kind: string) => objs.filter((o) => o.kind === kind) as Any[];
 
-function expectProblem(fn: () => unknown, prop: string, fragment: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MlopsValidationError);
-    const p = (e as MlopsValidationError).problems.find((x) => x.prop === prop);
-    if (!p) throw new Error(`no problem for '${prop}' in: ${(e as Error).message}`);
-    expect(`${p.received} ${p.expected}`).toMatch(fragment);
-    return;
-  }
-  throw new Error('expected an MlopsValidationError');
-}
 
 describe('GpuTrainingPool with Karpenter (default)', () => {
   const { platform } = newPlatform();

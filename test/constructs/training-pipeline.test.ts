@@ -7,7 +7,7 @@ import { parseConfig } from '../../src/runtime/config/load';
 import { TrainConfigSchema } from '../../src/runtime/config/train';
 import { registerCrdValidators } from '../fixtures/crds/validators';
 import { validateAll, validateObject } from '../support/kube-schema';
-import { kubeObjects, newPlatform, synth, TestKubeObject, tfResources } from '../support/platform';
+import { expectProblem, kubeObjects, newPlatform, synth, TestKubeObject, tfResources } from '../support/platform';
 
 registerCrdValidators();
 
@@ -23,18 +23,6 @@ function policyOf(s: ReturnType<typeof synth>, roleName: string): Statement[] {
   return JSON.parse(String(p.policy)).Statement;
 }
 
-function expectProblem(fn: () => unknown, prop: string, fragment: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MlopsValidationError);
-    const p = (e as MlopsValidationError).problems.find((x) => x.prop === prop);
-    if (!p) throw new Error(`no problem for '${prop}' in: ${(e as Error).message}`);
-    expect(`${p.received} ${p.expected}`).toMatch(fragment);
-    return;
-  }
-  throw new Error('expected an MlopsValidationError');
-}
 
 function setup() {
   const { platform } = newPlatform();

@@ -1,4 +1,4 @@
-import { MlApp, MlPlatform, MlPlatformProps, PlatformSynthesis, synthesizePlatform } from '../../src';
+import { MlApp, MlopsValidationError, MlPlatform, MlPlatformProps, PlatformSynthesis, synthesizePlatform } from '../../src';
 
 /** Minimal valid props for a platform in tests. */
 export const BASE_PROPS: MlPlatformProps = {
@@ -38,4 +38,21 @@ export interface TestKubeObject {
 /** All Kubernetes objects of a synthesis, in file order. */
 export function kubeObjects(s: PlatformSynthesis): TestKubeObject[] {
   return Object.keys(s.kubernetes).sort().flatMap((f) => s.kubernetes[f]) as never;
+}
+
+/**
+ * Runs `fn`, which must throw an MlopsValidationError holding a problem for `prop` whose
+ * received value and expectation match `fragment`.
+ */
+export function expectProblem(fn: () => unknown, prop: string, fragment: RegExp): void {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(MlopsValidationError);
+    const p = (e as MlopsValidationError).problems.find((x) => x.prop === prop);
+    if (!p) throw new Error(`no problem for '${prop}' in: ${(e as Error).message}`);
+    expect(`${p.received} ${p.expected}`).toMatch(fragment);
+    return;
+  }
+  throw new Error('expected an MlopsValidationError');
 }

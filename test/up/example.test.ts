@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { portRefused, portsOfState, processesMentioning, startUp, UpRun } from './support';
+import { ONCE_STEPS, portRefused, portsOfState, processesMentioning, runUpOnce, UpRun } from './support';
 import type { MonitorResult } from '../../src/runtime/monitor/result';
 import { openRegistry } from '../../src/runtime/registry/registry';
 import type { UpSummary } from '../../src/up/loop';
@@ -27,12 +27,7 @@ describe('the showcase example: cdk-mlops up --once', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'up-example-'));
     state = path.join(dir, 'state');
-    const up = startUp(['--app', path.join(EXAMPLE, 'main.ts'), '--once', '--json', '--state', state], dir);
-    const timer = setTimeout(() => up.child.kill('SIGKILL'), LIMIT_MS);
-    run = await up.done;
-    clearTimeout(timer);
-    if (run.code !== 0) throw new Error(`up --once exited with ${run.code ?? run.signal} after ${run.ms} ms\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
-    summary = JSON.parse(run.stdout) as UpSummary;
+    ({ run, summary } = await runUpOnce(['--app', path.join(EXAMPLE, 'main.ts'), '--state', state], dir, LIMIT_MS));
   }, LIMIT_MS + 10_000);
 
   afterAll(() => {
@@ -43,18 +38,7 @@ describe('the showcase example: cdk-mlops up --once', () => {
     expect(run.ms).toBeLessThan(LIMIT_MS);
     expect(summary.ok).toBe(true);
     expect(summary.environment).toBe('dev');
-    expect(summary.steps.map((s) => [s.name, s.ok])).toEqual([
-      ['online features (clinic-server)', true],
-      ['endpoint serves v1', true],
-      ['load traffic rows', true],
-      ['replay traffic', true],
-      ['monitor (baseline)', true],
-      ['replay shifted traffic', true],
-      ['monitor (shifted)', true],
-      ['retraining', true],
-      ['promote', true],
-      ['verify the new version serves', true],
-    ]);
+    expect(summary.steps.map((s) => [s.name, s.ok])).toEqual(ONCE_STEPS.map((name) => [name, true]));
   });
 
   test('train v1 -> champion; drift retrained v2, gated against v1 and promoted to champion', async () => {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { VIEW_FEATURES } from './fixtures/columns';
 import { parseCsv } from '../../src/runtime/train/data';
+import type { UpSummary } from '../../src/up/loop';
 import { cliPath, REPO_ROOT } from '../support/dist';
 
 /** The fixture program's data set. */
@@ -116,4 +117,31 @@ export function startUp(args: string[], cwd: string): { child: ChildProcess; don
     void done.then(() => { clearTimeout(timer); if (!re.test(stderr)) reject(new Error(`'up' exited before printing ${re}; stderr:\n${stderr}`)); });
   });
   return { child, done, until, output: () => stderr };
+}
+
+/** The steps of `up --once`, in order, for a platform whose feature server is `clinic-server`. */
+export const ONCE_STEPS = [
+  'online features (clinic-server)',
+  'endpoint serves v1',
+  'load traffic rows',
+  'replay traffic',
+  'monitor (baseline)',
+  'replay shifted traffic',
+  'monitor (shifted)',
+  'retraining',
+  'promote',
+  'verify the new version serves',
+];
+
+/**
+ * Runs `cdk-mlops up --once --json <args>`, killed after `limitMs`; throws with its output
+ * unless it exits 0, else returns the run and the JSON summary it printed.
+ */
+export async function runUpOnce(args: string[], cwd: string, limitMs: number): Promise<{ run: UpRun; summary: UpSummary }> {
+  const up = startUp([...args, '--once', '--json'], cwd);
+  const timer = setTimeout(() => up.child.kill('SIGKILL'), limitMs);
+  const run = await up.done;
+  clearTimeout(timer);
+  if (run.code !== 0) throw new Error(`up --once exited with ${run.code ?? run.signal} after ${run.ms} ms\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  return { run, summary: JSON.parse(run.stdout) as UpSummary };
 }
