@@ -1,5 +1,6 @@
 import { SECRETS, devTree, json, tree, yaml } from './fixtures';
 import { MARKDOWN_MARKER, diffDist, renderJson, renderMarkdown, renderText } from '../../src/diff';
+import { truncateMarkdown } from '../../src/diff/render/markdown';
 
 const diff = diffDist(devTree(false), devTree(true), { baseLabel: 'origin/main:dist', headLabel: 'dist' });
 
@@ -123,6 +124,29 @@ describe('renderMarkdown', () => {
     const cut = renderMarkdown(diff, { maxLength: 300 });
     expect(cut.length).toBeLessThanOrEqual(300);
     expect(cut).toContain('cut to fit a pull-request comment');
+  });
+
+  test('a cut closes the code fence and the <details> blocks it leaves open, within maxLength', () => {
+    const body = Array.from({ length: 40 }, (_, i) => `+   line ${i}`).join('\n');
+    const long = ['## diff', '', '<details><summary>cloud</summary>', '', '````diff', body, '````', '', '</details>', '', 'after'].join('\n');
+    for (const maxLength of [200, 300, 450]) {
+      const cut = truncateMarkdown(long, maxLength);
+      expect(cut.length).toBeLessThanOrEqual(maxLength);
+      // the fence is closed with as many backticks as it was opened with, then the details block
+      expect(cut).toMatch(/\n\+ {3}line \d+\n````\n\n<\/details>\n\n> \*\*Note:\*\* cut to fit/);
+      expect(cut.match(/````/g)).toHaveLength(2);
+      expect(cut.match(/<details>/g)?.length).toBe(cut.match(/<\/details>/g)?.length);
+    }
+    // cut inside the details block but after its fence: only </details> is added
+    const afterFence = truncateMarkdown(long, long.indexOf('</details>') + 100);
+    expect(afterFence).not.toContain('after');
+    expect(afterFence.match(/````/g)).toHaveLength(2);
+    expect(afterFence.match(/<\/details>/g)).toHaveLength(1);
+    // nothing open: nothing added
+    const plain = truncateMarkdown(['# t', '', ...Array.from({ length: 30 }, (_, i) => `line ${i}`)].join('\n'), 150);
+    expect(plain).not.toContain('```');
+    expect(plain).not.toContain('</details>');
+    expect(plain.length).toBeLessThanOrEqual(150);
   });
 
   test('no change says so', () => {

@@ -97,7 +97,46 @@ export function renderMarkdown(diff: DistDiff, options: MarkdownRenderOptions = 
     text = render(diff, detail, detail === wanted ? undefined : wanted, collapseAfter, title);
     if (text.length <= maxLength) return text;
   }
-  const note = '\n\n> **Note:** cut to fit a pull-request comment. Run `cdk-mlops diff` locally for the full diff.\n';
-  const cut = text.slice(0, Math.max(0, maxLength - note.length));
-  return `${cut.slice(0, cut.lastIndexOf('\n') + 1).replace(/\n+$/, '')}${note}`;
+  return truncateMarkdown(text, maxLength);
+}
+
+const CUT_NOTE = '\n\n> **Note:** cut to fit a pull-request comment. Run `cdk-mlops diff` locally for the full diff.\n';
+
+/**
+ * Cuts markdown to at most `maxLength` characters at a line end, closes what the cut leaves
+ * open (a fenced code block, then each `<details>` block, innermost first) so that the note
+ * after it renders as text and the rest of the page is not swallowed, and appends the note.
+ */
+export function truncateMarkdown(text: string, maxLength: number): string {
+  const lines = text.slice(0, Math.max(0, maxLength - CUT_NOTE.length)).split('\n');
+  lines.pop(); // the last line is partial (or empty after a final newline)
+  for (;;) {
+    while (lines.length && lines[lines.length - 1] === '') lines.pop();
+    const closers = openBlockClosers(lines);
+    const out = `${[...lines, ...closers].join('\n')}${CUT_NOTE}`;
+    // (with nothing left, the note alone: shorter than any useful maxLength)
+    if (out.length <= maxLength || lines.length === 0) return out;
+    lines.pop();
+  }
+}
+
+/** The lines that close what is open at the end of `lines`: a code fence, then `<details>` blocks. */
+function openBlockClosers(lines: readonly string[]): string[] {
+  let fence: string | undefined;
+  let details = 0;
+  for (const line of lines) {
+    if (fence !== undefined) {
+      const m = /^ {0,3}(`{3,}|~{3,})\s*$/.exec(line);
+      if (m && m[1][0] === fence[0] && m[1].length >= fence.length) fence = undefined;
+      continue;
+    }
+    const open = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+    if (open) {
+      fence = open[1];
+      continue;
+    }
+    details += (line.match(/<details[\s>]/g) ?? []).length;
+    details = Math.max(0, details - (line.match(/<\/details>/g) ?? []).length);
+  }
+  return [...(fence !== undefined ? [fence] : []), ...Array.from({ length: details }, () => '\n</details>')];
 }
