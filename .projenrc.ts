@@ -40,6 +40,7 @@ const project = new typescript.TypeScriptProject({
     'hyparquet-writer@^0.17.0',
     '@duckdb/node-api@1.5.6-r.1',
     '@aws-sdk/client-s3@^3.900.0',
+    '@aws-sdk/client-dynamodb@^3.900.0',
     'protobufjs@^7.5.0',
   ],
   // The GitOps project type (cdk-mlops/lib/projen, used by generated repositories' .projenrc.ts)
@@ -58,6 +59,7 @@ const project = new typescript.TypeScriptProject({
     'autocannon@^8.0.0',
     'ajv@^8.17.1',
     '@marcbachmann/cel-js@8.0.0',
+    'dynalite@^4.0.0',
   ],
   tsconfig: {
     compilerOptions: {
