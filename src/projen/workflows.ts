@@ -202,6 +202,9 @@ export function deployWorkflow(s: WorkflowSettings): Workflow {
       'needs': [previous],
       'runs-on': 'ubuntu-latest',
       'timeout-minutes': 60,
+      // One deploy of this environment at a time; a newer push waits instead of cancelling an
+      // apply in progress. Per environment: a push can deploy dev while an older one deploys prod.
+      'concurrency': { 'group': `deploy-${env.name}`, 'cancel-in-progress': false },
       // The GitHub environment holds the deploy role variable and the approval rules.
       'environment': { name: env.name },
       'permissions': {
@@ -229,8 +232,6 @@ export function deployWorkflow(s: WorkflowSettings): Workflow {
     name: 'deploy',
     on: { push: { branches: [s.defaultBranch] } },
     permissions: {},
-    // one deploy at a time; a newer push waits instead of cancelling an apply in progress
-    concurrency: { 'group': 'deploy', 'cancel-in-progress': false },
     jobs,
   };
 }

@@ -134,9 +134,16 @@ describe('deploy workflow', () => {
     wf = workflow('deploy');
   });
 
-  test('runs on pushes to the default branch, one deploy at a time, never cancelling an apply', () => {
+  test('runs on pushes to the default branch; one deploy per environment at a time, never cancelling an apply', () => {
     expect(wf.on).toEqual({ push: { branches: ['main'] } });
-    expect(wf.concurrency).toEqual({ 'group': 'deploy', 'cancel-in-progress': false });
+    // no workflow-wide group: a push may deploy dev while an older one still deploys prod
+    expect(wf.concurrency).toBeUndefined();
+    expect(wf.jobs.verify.concurrency).toBeUndefined();
+    for (const env of ENVIRONMENTS) {
+      expect(wf.jobs[`deploy-${env.name}`].concurrency).toEqual({ 'group': `deploy-${env.name}`, 'cancel-in-progress': false });
+    }
+    const groups = ENVIRONMENTS.map((env) => wf.jobs[`deploy-${env.name}`].concurrency.group);
+    expect(new Set(groups).size).toBe(ENVIRONMENTS.length);
   });
 
   test('verifies, then deploys the environments in promotion order, each behind its GitHub environment', () => {
