@@ -6,6 +6,7 @@ import type { GitOpsEnvironment } from '../../projen/environments';
 import { formatPins, PIN_TARGET_PATTERN } from '../../promote/pins';
 import { TRAIN_MODEL_NAME_PATTERN } from '../../runtime/config/train';
 import { InputError } from '../../runtime/errors';
+import { compareStrings } from '../../util/compare';
 
 /** One-line description shown by `cdk-mlops --help`. */
 export const summary = 'create a GitOps repository for a platform (program, tests, workflows, Argo CD bootstrap)';
@@ -170,7 +171,7 @@ export function renderTemplate(text: string, vars: Readonly<Record<string, strin
 /** Template files, relative paths, sorted. */
 function templateFiles(dir: string, prefix = ''): string[] {
   const out: string[] = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareStrings(a.name, b.name))) {
     const rel = `${prefix}${e.name}`;
     if (e.isDirectory()) out.push(...templateFiles(path.join(dir, e.name), `${rel}/`));
     else out.push(rel);
