@@ -1,20 +1,22 @@
 import { LabelIndex, labelKey } from './logs';
-import { accuracy, higherIsBetter, precisionRecallF1, regressionMetrics } from '../train/metrics';
+import { accuracy, higherIsBetter, logLoss, precisionRecallF1, regressionMetrics, rocAuc } from '../train/metrics';
 
 /**
  * Model performance on the window once ground truth arrives: prediction rows joined with
  * labels by request id and row index, the training harness's metrics computed on the joined
  * rows (`../train/metrics`), and compared with the version's reference metrics.
  *
- * The prediction log holds one prediction per row (the class label for classification), so
- * the metrics that need probabilities (`roc_auc`, `log_loss`) cannot be recomputed from it;
- * what is computed: classification `accuracy`, `precision`, `recall`, `f1`; regression `rmse`,
- * `mae`, `r2`. Memory grows with the number of joined rows (two numbers each).
+ * The prediction log holds one prediction per row (the class label for classification) and,
+ * for classifiers that output probabilities, the class scores of each row (`scores`, in the
+ * signature's class order). Computed: classification `accuracy`, `precision`, `recall`, `f1`,
+ * plus `roc_auc` (when every class occurs among the labels) and `log_loss` when every joined
+ * row carries scores; regression `rmse`, `mae`, `r2`. Memory grows with the number of joined
+ * rows (two numbers each, plus one per class when scores are kept).
  */
 
-/** Metrics the monitor can compute from logged predictions, per task. */
+/** Metrics the monitor can compute from logged predictions, per task (`roc_auc` and `log_loss` need logged scores). */
 export const MONITOR_METRICS = {
-  classification: ['accuracy', 'precision', 'recall', 'f1'],
+  classification: ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss'],
   regression: ['rmse', 'mae', 'r2'],
 } as const;
 
@@ -55,6 +57,8 @@ function asNumber(v: unknown): number | undefined {
 export class PerformanceAccumulator {
   private yTrue: number[] = [];
   private yPred: number[] = [];
+  /** Class scores of the joined rows, row-major; dropped (undefined) once a joined row has none. */
+  private scores: number[] | undefined = [];
   private invalid = 0;
   private readonly classSet?: Set<number>;
 
@@ -69,8 +73,9 @@ export class PerformanceAccumulator {
   /** Joins the rows of one prediction record (malformed records are ignored: the window state counts them). */
   addRecord(record: unknown): void {
     if (this.labels.labels.size === 0) return;
-    const r = record as { id?: unknown; outputs?: unknown } | null;
+    const r = record as { id?: unknown; outputs?: unknown; scores?: unknown } | null;
     if (!r || typeof r.id !== 'string' || !Array.isArray(r.outputs)) return;
+    const scores = Array.isArray(r.scores) && r.scores.length === r.outputs.length ? (r.scores as unknown[]) : undefined;
     for (let i = 0; i < r.outputs.length; i++) {
       const label = this.labels.labels.get(labelKey(r.id, i));
       if (label === undefined) continue;
@@ -82,7 +87,20 @@ export class PerformanceAccumulator {
       }
       this.yTrue.push(t);
       this.yPred.push(p);
+      if (this.scores) {
+        const row = this.validScores(scores?.[i]);
+        if (row) this.scores.push(...row);
+        else this.scores = undefined;
+      }
     }
+  }
+
+  /** The row's class scores when they are one probability (in [0, 1]) per known class, else undefined. */
+  private validScores(row: unknown): number[] | undefined {
+    const k = this.classes?.length ?? 0;
+    if (k < 2 || !Array.isArray(row) || row.length !== k) return undefined;
+    for (const v of row) if (typeof v !== 'number' || !(v >= 0 && v <= 1)) return undefined;
+    return row as number[];
   }
 
   /** Metrics of the joined rows, compared with `reference` (the version's held-out metrics). */
@@ -101,6 +119,11 @@ export class PerformanceAccumulator {
       const classes = this.classes && this.classes.length >= 2 ? [...this.classes] : [...new Set([...this.yTrue, ...this.yPred])].sort((a, b) => a - b);
       metrics = { accuracy: accuracy(this.yTrue, this.yPred) };
       if (classes.length >= 2) Object.assign(metrics, precisionRecallF1(this.yTrue, this.yPred, classes));
+      if (this.scores && this.classes && this.scores.length === n * this.classes.length) {
+        const present = new Set(this.yTrue);
+        if (this.classes.every((c) => present.has(c))) metrics.roc_auc = rocAuc(this.yTrue, this.scores, this.classes);
+        metrics.log_loss = logLoss(this.yTrue, this.scores, this.classes);
+      }
     } else {
       metrics = regressionMetrics(this.yTrue, this.yPred);
     }

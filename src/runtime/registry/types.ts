@@ -169,6 +169,12 @@ export interface PredictionRecord {
   readonly inputs: readonly Readonly<Record<string, number | string | boolean | null>>[];
   /** One prediction per row (class label or regression value). */
   readonly outputs: readonly (number | string | null)[];
+  /**
+   * Classification only, when the model outputs class probabilities (a floating-point output
+   * with one value per class of the signature): one array per row, in the order of the
+   * signature's `classes`. The monitor computes `roc_auc` and `log_loss` from them.
+   */
+  readonly scores?: readonly (readonly number[])[];
 }
 
 /** A ground-truth label, joined to predictions by request id and row index. */

@@ -132,15 +132,17 @@ export class ServedModel {
     });
   }
 
-  /** One `session.run`, timed and counted. */
-  private async runOnce(inputs: readonly ParsedInput[], rows: number, outputs?: readonly string[]): Promise<Record<string, RunTensor>> {
+  /** One `session.run`, timed and counted (unless `record` is false: the warm-up is not a request). */
+  private async runOnce(inputs: readonly ParsedInput[], rows: number, outputs?: readonly string[], record = true): Promise<Record<string, RunTensor>> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const i of inputs) feeds[i.name] = new ort.Tensor(ORT_TYPE[i.datatype], i.data as ort.Tensor.DataType, i.dims);
     const start = process.hrtime.bigint();
     const result = outputs ? await this.session.run(feeds, outputs as string[]) : await this.session.run(feeds);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    this.hot.inference.observe(seconds);
-    this.hot.rows.observe(rows);
+    if (record) {
+      this.hot.inference.observe(seconds);
+      this.hot.rows.observe(rows);
+    }
     const out: Record<string, RunTensor> = {};
     for (const [name, value] of Object.entries(result)) {
       const t = value as ort.Tensor;
@@ -149,14 +151,18 @@ export class ServedModel {
     return out;
   }
 
-  /** Runs the model once on zeros (dynamic axes as 1), so the first real request is not the slow one. */
+  /**
+   * Runs the model once on zeros (dynamic axes as 1), so the first real request is not the slow
+   * one. The warm-up run is not observed in the inference-duration and batch-size histograms:
+   * they describe traffic, and the first run of a session is the slowest.
+   */
   public async warm(): Promise<void> {
     const inputs: ParsedInput[] = this.signature.inputs.map((spec) => {
       const dims = spec.dims.map((d) => (typeof d === 'number' ? d : 1));
       const count = dims.reduce((a, b) => a * b, 1);
       return { name: spec.name, datatype: spec.datatype, dims, data: allocate(spec.datatype, count) };
     });
-    await this.runOnce(inputs, 1);
+    await this.runOnce(inputs, 1, undefined, false);
   }
 
   /**

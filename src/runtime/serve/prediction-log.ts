@@ -108,7 +108,9 @@ function numeric(v: number | string | boolean | null): number | string | null {
  * signature's feature names when the model has one tabular input of that width; otherwise
  * `<input>` for one value per row and `<input>[j]` for several), and one prediction per row:
  * the label (an output with one value per row, integer or string preferred for
- * classification), else the class of highest probability, else null.
+ * classification), else the class of highest probability, else null. For classification,
+ * when an output holds one floating-point value per class of the signature, `scores` keeps
+ * those probabilities per row (so the monitor can compute ROC AUC and log loss).
  */
 export function toPredictionRecord(p: PendingPrediction): PredictionRecord {
   const rows = p.rows;
@@ -128,30 +130,34 @@ export function toPredictionRecord(p: PendingPrediction): PredictionRecord {
   const perRow = (o: OutputTensor) => o.data.length / rows;
   const single = p.outputs.filter((o) => perRow(o) === 1);
   const classification = p.signature?.task === 'classification';
+  const classes = classification ? p.signature?.classes ?? [] : [];
+  const probs = classes.length >= 2 ? p.outputs.find((o) => perRow(o) === classes.length && /^FP/.test(o.datatype)) : undefined;
+  let scores: number[][] | undefined;
+  if (probs) {
+    const k = classes.length;
+    scores = new Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const row = new Array<number>(k);
+      for (let j = 0; j < k; j++) {
+        const raw = probs.data[r * k + j] as number;
+        row[j] = probs.datatype === 'FP16' ? fromFloat16Bits(raw) : raw;
+      }
+      scores[r] = row;
+    }
+  }
   const label = (classification ? single.find((o) => o.datatype === 'BYTES' || /INT/.test(o.datatype)) : undefined) ?? single[0];
   if (label) {
     for (let r = 0; r < rows; r++) outputs[r] = numeric(elementValue(label.datatype, label.data, r));
-  } else if (classification && p.signature?.classes?.length) {
-    const classes = p.signature.classes;
-    const probs = p.outputs.find((o) => perRow(o) === classes.length && /^FP/.test(o.datatype));
-    if (probs) {
-      const k = classes.length;
-      for (let r = 0; r < rows; r++) {
-        let best = 0;
-        let bestValue = -Infinity;
-        for (let j = 0; j < k; j++) {
-          const raw = probs.data[r * k + j] as number;
-          const v = probs.datatype === 'FP16' ? fromFloat16Bits(raw) : raw;
-          if (v > bestValue) {
-            bestValue = v;
-            best = j;
-          }
-        }
-        outputs[r] = classes[best];
-      }
+  } else if (scores) {
+    for (let r = 0; r < rows; r++) {
+      const row = scores[r];
+      let best = 0;
+      for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
+      outputs[r] = classes[best];
     }
   }
-  return { id: p.id, model: p.model, version: p.version, variant: p.variant, ts: new Date(p.at).toISOString(), inputs, outputs };
+  const record: PredictionRecord = { id: p.id, model: p.model, version: p.version, variant: p.variant, ts: new Date(p.at).toISOString(), inputs, outputs };
+  return scores ? { ...record, scores } : record;
 }
 
 /** Settings of the prediction logger. */

@@ -1,6 +1,6 @@
 import { labelKey } from '../../../src/runtime/monitor/logs';
 import { PerformanceAccumulator } from '../../../src/runtime/monitor/performance';
-import { accuracy, precisionRecallF1, regressionMetrics } from '../../../src/runtime/train/metrics';
+import { accuracy, logLoss, precisionRecallF1, regressionMetrics, rocAuc } from '../../../src/runtime/train/metrics';
 
 function index(entries: [string, number, number | string][]): { labels: Map<string, number | string>; files: number; invalid: number; dropped: number } {
   return { labels: new Map(entries.map(([id, row, label]) => [labelKey(id, row), label])), files: 1, invalid: 0, dropped: 0 };
@@ -31,6 +31,39 @@ describe('performance from labels joined by request id and row', () => {
     // roc_auc needs probabilities, which the prediction log does not hold: not compared
     expect(r.comparisons.map((c) => c.metric).sort()).toEqual(['accuracy', 'f1', 'precision', 'recall']);
     expect(r.decayed).toBe(true);
+  });
+
+  test('classification with logged scores: roc_auc and log_loss too, equal to the training metrics', () => {
+    const yTrue = [0, 1, 1, 0, 1, 1, 0, 1];
+    const p1 = [0.2, 0.9, 0.4, 0.1, 0.7, 0.8, 0.6, 0.95];
+    const yPred = p1.map((p) => (p >= 0.5 ? 1 : 0));
+    const scores = p1.map((p) => [1 - p, p]);
+    const labels = index(yTrue.map((y, r): [string, number, number | string] => ['a', r, y]));
+    const acc = new PerformanceAccumulator(labels, 'classification', [0, 1]);
+    acc.addRecord({ id: 'a', outputs: yPred, scores });
+    const r = acc.result({ accuracy: 0.9, roc_auc: 0.99, log_loss: 0.1 }, { minLabeledRows: 5, maxDegradation: 0.1 });
+    const flat = scores.flat();
+    expect(r.metrics.roc_auc).toBe(rocAuc(yTrue, flat, [0, 1]));
+    expect(r.metrics.log_loss).toBe(logLoss(yTrue, flat, [0, 1]));
+    expect(r.metrics.roc_auc).toBeCloseTo(14 / 15, 12); // 14 of the 15 (positive, negative) pairs ordered
+    const ll = r.comparisons.find((c) => c.metric === 'log_loss')!;
+    expect(ll.higherIsBetter).toBe(false);
+    expect(ll.decayed).toBe(true);
+    expect(r.comparisons.map((c) => c.metric).sort()).toEqual(['accuracy', 'log_loss', 'roc_auc']);
+  });
+
+  test('scores missing or malformed on any joined row: roc_auc and log_loss are not computed', () => {
+    const labels = index([['a', 0, 0], ['a', 1, 1], ['b', 0, 1], ['c', 0, 0]]);
+    const withGap = new PerformanceAccumulator(labels, 'classification', [0, 1]);
+    withGap.addRecord({ id: 'a', outputs: [0, 1], scores: [[0.8, 0.2], [0.3, 0.7]] });
+    withGap.addRecord({ id: 'b', outputs: [1] }); // an older record without scores
+    withGap.addRecord({ id: 'c', outputs: [0], scores: [[0.6, 0.4]] });
+    const r1 = withGap.result({}, { minLabeledRows: 1, maxDegradation: 0.1 });
+    expect(r1.labeledRows).toBe(4);
+    expect(Object.keys(r1.metrics).sort()).toEqual(['accuracy', 'f1', 'precision', 'recall']);
+    const bad = new PerformanceAccumulator(labels, 'classification', [0, 1]);
+    bad.addRecord({ id: 'a', outputs: [0, 1], scores: [[0.8, 0.2], [3, -2]] }); // not probabilities
+    expect(Object.keys(bad.result({}, { minLabeledRows: 1, maxDegradation: 0.1 }).metrics)).not.toContain('log_loss');
   });
 
   test('regression: rmse/mae (lower is better) and r2; invalid labels and predictions counted', () => {

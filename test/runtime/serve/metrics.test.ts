@@ -42,12 +42,12 @@ describe('serve: Prometheus /metrics', () => {
     expect(m.get('cdk_mlops_serve_request_errors_total{model="",version="",variant="",reason="not_found"}')).toBe(1);
     expect(m.get(`cdk_mlops_serve_request_duration_seconds_count{${L}}`)).toBe(7);
     expect(m.get(`cdk_mlops_serve_request_duration_seconds_bucket{${L},le="+Inf"}`)).toBe(7);
-    // One warm-up run at load, then one per request.
-    expect(m.get(`cdk_mlops_serve_inference_duration_seconds_count{${L}}`)).toBe(6);
-    expect(m.get(`cdk_mlops_serve_batch_size_sum{${L}}`)).toBe(1 + 5 * 3);
-    expect(m.get(`cdk_mlops_serve_batch_size_bucket{${L},le="1"}`)).toBe(1);
-    expect(m.get(`cdk_mlops_serve_batch_size_bucket{${L},le="2"}`)).toBe(1);
-    expect(m.get(`cdk_mlops_serve_batch_size_bucket{${L},le="4"}`)).toBe(6);
+    // One run per request; the warm-up run at load is not traffic and is not observed.
+    expect(m.get(`cdk_mlops_serve_inference_duration_seconds_count{${L}}`)).toBe(5);
+    expect(m.get(`cdk_mlops_serve_batch_size_sum{${L}}`)).toBe(5 * 3);
+    expect(m.get(`cdk_mlops_serve_batch_size_bucket{${L},le="1"}`)).toBe(0);
+    expect(m.get(`cdk_mlops_serve_batch_size_bucket{${L},le="2"}`)).toBe(0);
+    expect(m.get(`cdk_mlops_serve_batch_size_bucket{${L},le="4"}`)).toBe(5);
     expect(m.get(`cdk_mlops_serve_queue_depth{${L}}`)).toBe(0);
     expect(m.get(`cdk_mlops_serve_model_load_seconds{${L}}`)).toBeGreaterThan(0);
     expect(m.get(`cdk_mlops_serve_model_ready{${L}}`)).toBe(1);

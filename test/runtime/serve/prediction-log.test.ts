@@ -50,8 +50,10 @@ function pending(overrides: Partial<PendingPrediction> = {}): PendingPrediction 
 describe('PredictionRecord', () => {
   test('rows keyed by the signature feature names; the label output is the prediction', () => {
     const r = toPredictionRecord(pending());
-    expect(Object.keys(r)).toEqual(['id', 'model', 'version', 'variant', 'ts', 'inputs', 'outputs']);
+    expect(Object.keys(r)).toEqual(['id', 'model', 'version', 'variant', 'ts', 'inputs', 'outputs', 'scores']);
     expect(r).toMatchObject({ id: 'r1', model: 'tabular', version: 1, variant: 'primary', ts: '2026-01-02T03:04:05.000Z', outputs: [0, 1] });
+    // the class probabilities, per row in the signature's class order (FP32 values as stored)
+    expect(r.scores).toEqual([[Math.fround(0.9), Math.fround(0.1)], [Math.fround(0.2), Math.fround(0.8)]]);
     expect(r.inputs).toHaveLength(2);
     expect(Object.keys(r.inputs[0])).toEqual(ref.featureNames);
     expect(r.inputs[1].mean_radius).toBe(Math.fround(ref.rows[1][0]));
@@ -72,6 +74,21 @@ describe('PredictionRecord', () => {
     });
     expect(bare.inputs).toEqual([{ 'flag': true, 'pair[0]': 'a', 'pair[1]': 'b' }, { 'flag': false, 'pair[0]': 'c', 'pair[1]': 'd' }]);
     expect(bare.outputs).toEqual([0.5, null]);
+    expect(bare.scores).toBeUndefined();
+  });
+
+  test('scores only from a floating-point output of one value per class; none for regression', () => {
+    const p = pending();
+    // a label output alone: no scores
+    expect(toPredictionRecord({ ...p, outputs: [p.outputs[1]] }).scores).toBeUndefined();
+    // an output of the wrong width is not taken for probabilities
+    const three = { name: 'logits', datatype: 'FP32' as const, dims: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) };
+    expect(toPredictionRecord({ ...p, outputs: [three, p.outputs[1]] }).scores).toBeUndefined();
+    // regression: never scores
+    const regression = { ...p.signature!, task: 'regression' as const, classes: undefined };
+    const r = toPredictionRecord({ ...p, signature: regression, outputs: [{ name: 'y', datatype: 'FP64', dims: [2, 1], data: Float64Array.from([1.5, 2.5]) }] });
+    expect(r.outputs).toEqual([1.5, 2.5]);
+    expect(r.scores).toBeUndefined();
   });
 });
 
