@@ -65,6 +65,8 @@ describe('ModelEndpoint fails at synth time with a clear message', () => {
       /'strategy\.analysis\.metrics\[0\]\.errorRate' \(5\) must be a fraction from 0 to below 1/],
     ['a quality metric without a threshold', () => ({ strategy: canary({ metrics: [AnalysisMetric.predictionQuality({ name: 'auc', query: 'x' })] }) }),
       /'strategy\.analysis\.metrics\[0\]\.atLeast\/atMost' .* must set a finite atLeast, atMost or both/],
+    ['a quality metric with an unknown noData', () => ({ strategy: canary({ metrics: [AnalysisMetric.predictionQuality({ name: 'auc', query: 'x', atLeast: 0.9, noData: 'fail' as never })] }) }),
+      /'strategy\.analysis\.metrics\[0\]\.noData' .*"fail".* must be 'inconclusive' or 'pass'/],
     ['two metrics with one name', () => ({ strategy: canary({ metrics: [AnalysisMetric.errorRate(0.01), AnalysisMetric.errorRate(0.02)] }) }),
       /'strategy\.analysis\.metrics\[1\]\.name' \("error-rate"\) must be unique within the analysis/],
     ['a canary with decreasing weights', () => ({ strategy: canary({}, [{ weight: 50 }, { weight: 20 }]) }),

@@ -193,7 +193,7 @@ describe('ModelEndpoint: canary with Argo Rollouts', () => {
         metrics: [
           AnalysisMetric.errorRate(0.02),
           AnalysisMetric.p99Latency(150),
-          AnalysisMetric.predictionQuality({ name: 'prediction-drift', query: 'max(cdk_mlops_prediction_drift_score{model="{{args.model}}",version="{{args.version}}"})', atMost: 0.2 }),
+          AnalysisMetric.predictionQuality({ name: 'prediction-drift', query: 'max(cdk_mlops_prediction_drift_score{model="{{args.model}}",version="{{args.version}}"})', atMost: 0.2, noData: 'pass' }),
         ],
         failureLimit: 2,
       },
@@ -247,6 +247,11 @@ describe('ModelEndpoint: canary with Argo Rollouts', () => {
       .toBe(`histogram_quantile(0.99, sum by (le) (rate(cdk_mlops_serve_request_duration_seconds_bucket{${sel}}[2m])))`);
     expect(byName['p99-latency'].failureCondition).toBe('len(result) > 0 && !isNaN(result[0]) && !(result[0] <= 0.15)');
     expect(byName['prediction-drift'].provider.prometheus.query).toBe('max(cdk_mlops_prediction_drift_score{model="{{args.model}}",version="{{args.version}}"})');
+    // noData: 'pass': a version the drift monitor has not scored yet passes; a score above 0.2 fails
+    expect(byName['prediction-drift'].successCondition).toBe('!(len(result) > 0 && !isNaN(result[0])) || result[0] <= 0.2');
+    expect(byName['prediction-drift'].failureCondition).toBe('len(result) > 0 && !isNaN(result[0]) && !(result[0] <= 0.2)');
+    // the default (error rate, latency): no data is inconclusive (neither condition holds)
+    expect(byName['p99-latency'].successCondition).toBe('len(result) > 0 && !isNaN(result[0]) && result[0] <= 0.15');
     for (const m of template.spec.metrics) {
       expect(m).toMatchObject({ interval: '1m', failureLimit: 2, inconclusiveLimit: 3 });
       expect(m.count).toBeUndefined(); // background analysis runs until the rollout ends

@@ -645,14 +645,16 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
       const { query, atMost, atLeast } = metricQuery(m, labels, a.window);
       const cmp = [atLeast !== undefined ? `result[0] >= ${atLeast}` : '', atMost !== undefined ? `result[0] <= ${atMost}` : ''].filter(Boolean).join(' && ');
       const data = 'len(result) > 0 && !isNaN(result[0])';
+      // No data (no traffic yet) is neither by default: inconclusive, which pauses rather than
+      // decides; a quality metric may count it as a pass (noData: 'pass').
+      const noDataPasses = m.kind === 'prediction-quality' && m._noData === 'pass';
       return {
         name: m.name,
         interval: a.interval,
         count,
         failureLimit: a.failureLimit,
         inconclusiveLimit: a.inconclusiveLimit,
-        // no data (no traffic yet) is neither: inconclusive, which pauses rather than decides
-        successCondition: `${data} && ${cmp}`,
+        successCondition: noDataPasses ? `!(${data}) || ${cmp}` : `${data} && ${cmp}`,
         failureCondition: `${data} && !(${cmp})`,
         provider: { prometheus: { address: this.prometheus.address, query } },
       };

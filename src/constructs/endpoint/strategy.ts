@@ -24,6 +24,16 @@ export interface PredictionQualityOptions {
   readonly atLeast?: number;
   /** Pass while the value is at most this. */
   readonly atMost?: number;
+  /**
+   * What a measurement with no data (an empty result or NaN) counts as. `'inconclusive'`:
+   * neither success nor failure; after the analysis's `inconclusiveLimit` such measurements
+   * the rollout pauses for a person to decide. `'pass'`: a success, for a quality signal that
+   * appears only later, such as a DriftMonitor's score of a version it has not scored yet
+   * (the monitor runs on its schedule, so a new version has no score during its canary).
+   * A value that is present and out of bounds fails either way.
+   * @default 'inconclusive'
+   */
+  readonly noData?: 'inconclusive' | 'pass';
 }
 
 /**
@@ -50,7 +60,7 @@ export class AnalysisMetric {
 
   /** A prediction-quality measurement of the user's, in PromQL (see PredictionQualityOptions). */
   public static predictionQuality(options: PredictionQualityOptions): AnalysisMetric {
-    return new AnalysisMetric('prediction-quality', options.name, { atLeast: options.atLeast, atMost: options.atMost }, options.query);
+    return new AnalysisMetric('prediction-quality', options.name, { atLeast: options.atLeast, atMost: options.atMost }, options.query, options.noData ?? 'inconclusive');
   }
 
   private constructor(
@@ -62,6 +72,8 @@ export class AnalysisMetric {
     public readonly _threshold: Threshold,
     /** @internal */
     public readonly _query?: string,
+    /** @internal What a measurement without data counts as. */
+    public readonly _noData: 'inconclusive' | 'pass' | string = 'inconclusive',
   ) {}
 
   /** @internal */
@@ -77,6 +89,7 @@ export class AnalysisMetric {
       const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
       v.check((t.atLeast !== undefined || t.atMost !== undefined) && (t.atLeast === undefined || finite(t.atLeast)) && (t.atMost === undefined || finite(t.atMost)),
         `${prop}.atLeast/atMost`, { atLeast: t.atLeast, atMost: t.atMost }, 'must set a finite atLeast, atMost or both');
+      v.check(this._noData === 'inconclusive' || this._noData === 'pass', `${prop}.noData`, this._noData, "must be 'inconclusive' or 'pass'");
     }
   }
 }
