@@ -78,9 +78,21 @@ describe('Terraform policy rules', () => {
     ['TF-EKS-LOGGING', { aws_eks_cluster: { c: { vpc_config: [{}], encryption_config: [{ resources: ['secrets'] }], enabled_cluster_log_types: ['api'] } } }],
     ['TF-IAM-NO-WILDCARD', { aws_iam_role_policy: { r: { policy: JSON.stringify({ Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: 'arn:aws:s3:::x/*' }] }) } } }],
     ['TF-IAM-NO-WILDCARD', { aws_iam_role_policy: { r: { policy: JSON.stringify({ Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }) } } }],
+    // a read-only action IAM cannot scope does not make a mutating one beside it acceptable on '*'
+    ['TF-IAM-NO-WILDCARD', { aws_iam_role_policy: { r: { policy: JSON.stringify({ Statement: [{ Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:RunInstances'], Resource: '*' }] }) } } }],
     ['TF-SG-NO-OPEN-INGRESS', { aws_security_group: { s: { ingress: [{ cidr_blocks: ['0.0.0.0/0'] }] } } }],
   ])('%s fires', (rule, over) => {
     expect(ids(checkTerraform(bucketSet(over)))).toEqual([rule]);
+  });
+
+  test("TF-IAM-NO-WILDCARD accepts '*' only for read-only actions IAM cannot scope to a resource", () => {
+    const policy = (statement: Record<string, unknown>) => bucketSet({ aws_iam_role_policy: { r: { policy: JSON.stringify({ Statement: [statement] }) } } });
+    expect(checkTerraform(policy({ Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeSubnets', 'pricing:GetProducts'], Resource: '*' }))).toEqual([]);
+    expect(checkTerraform(policy({ Effect: 'Allow', Action: 'pricing:GetProducts', Resource: '*' }))).toEqual([]);
+    const finding = checkTerraform(policy({ Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:TerminateInstances'], Resource: '*' }));
+    expect(finding).toEqual([{ ruleId: 'TF-IAM-NO-WILDCARD', target: 'aws_iam_role_policy.r', message: 'allows Resource \'*\' for ["ec2:TerminateInstances"]' }]);
+    // a Deny on '*' is not a grant
+    expect(checkTerraform(policy({ Effect: 'Deny', Action: 's3:GetObject', Resource: '*' }))).toEqual([]);
   });
 
   test('every rule has a description and suppressions match rule and target', () => {

@@ -30,7 +30,7 @@ export const POLICY_RULES: Readonly<Record<string, string>> = {
   'TF-EKS-PRIVATE-ENDPOINT': 'the EKS API endpoint is private, or public only to listed CIDRs other than 0.0.0.0/0',
   'TF-EKS-SECRETS-ENCRYPTION': 'EKS secrets are envelope-encrypted with KMS',
   'TF-EKS-LOGGING': 'EKS control-plane logging includes api, audit and authenticator',
-  'TF-IAM-NO-WILDCARD': "inline IAM policies allow no '*' action and no '*' resource",
+  'TF-IAM-NO-WILDCARD': "inline IAM policies allow no '*' action and no '*' resource (except for read-only actions IAM cannot scope to a resource: see RESOURCE_WILDCARD_ACTIONS)",
   'TF-SG-NO-OPEN-INGRESS': 'no security group admits 0.0.0.0/0',
   'K8S-NON-ROOT': 'every container runs as non-root',
   'K8S-READ-ONLY-ROOT': 'every container has a read-only root filesystem',
@@ -42,6 +42,26 @@ export const POLICY_RULES: Readonly<Record<string, string>> = {
   'K8S-DEFAULT-DENY': 'every namespace has a default-deny NetworkPolicy for ingress and egress',
   'K8S-IMAGE-PINNED': 'every image is pinned by a version tag or digest (no latest, no missing tag)',
 };
+
+/**
+ * Read-only actions for which IAM has no resource-level permissions, so that `Resource: '*'` is
+ * the only way to allow them (a narrower ARN would match nothing). A statement whose actions
+ * are all in this list may use `'*'`; any other action beside them makes it a finding.
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
+ */
+export const RESOURCE_WILDCARD_ACTIONS: ReadonlySet<string> = new Set([
+  'ec2:DescribeAvailabilityZones',
+  'ec2:DescribeCapacityReservations',
+  'ec2:DescribeImages',
+  'ec2:DescribeInstanceTypeOfferings',
+  'ec2:DescribeInstanceTypes',
+  'ec2:DescribeInstances',
+  'ec2:DescribeLaunchTemplates',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeSpotPriceHistory',
+  'ec2:DescribeSubnets',
+  'pricing:GetProducts',
+]);
 
 type Json = Record<string, unknown>;
 
@@ -115,7 +135,10 @@ export function checkTerraform(tf: Json): PolicyFinding[] {
     for (const s of asArray<Json>(doc?.Statement)) {
       if (s.Effect !== 'Allow') continue;
       if (asArray<string>(s.Action).some((a) => a === '*' || a.endsWith(':*'))) add('TF-IAM-NO-WILDCARD', addr, `allows actions ${JSON.stringify(s.Action)}`);
-      if (asArray<string>(s.Resource).includes('*')) add('TF-IAM-NO-WILDCARD', addr, "allows Resource '*'");
+      const actions = asArray<string>(s.Action);
+      if (asArray<string>(s.Resource).includes('*') && !(actions.length > 0 && actions.every((a) => RESOURCE_WILDCARD_ACTIONS.has(a)))) {
+        add('TF-IAM-NO-WILDCARD', addr, `allows Resource '*' for ${JSON.stringify(actions.filter((a) => !RESOURCE_WILDCARD_ACTIONS.has(a)))}`);
+      }
     }
   }
   for (const [addr, c] of resources(tf, 'aws_security_group')) {
