@@ -1,8 +1,10 @@
 /**
  * One server under test for bench/serve (run as its own process by ./index.ts):
  *
- *   ts-node --transpile-only bench/serve/server.ts <bare|serve> <model.onnx> [batching on|off]
+ *   ts-node --transpile-only bench/serve/server.ts <floor|bare|serve> <model.onnx> [batching on|off]
  *
+ * - `floor`: node:http answering a constant document after reading the body: the cost of an
+ *   HTTP request alone, below which no node:http server can go.
  * - `bare`: the physical limit. node:http, read the body, JSON.parse, one Float32Array, one
  *   `session.run`, JSON.stringify of the outputs. No validation, no metrics, no routing.
  * - `serve`: `cdk-mlops serve` (startServer) on a temporary local registry holding the model,
@@ -50,6 +52,26 @@ async function bare(modelFile: string): Promise<void> {
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
+/**
+ * The floor: node:http reading the whole body and answering a constant JSON document of the
+ * size of a real answer. No parsing, no inference: what one HTTP request costs this process
+ * before any work is done. No server on node:http can serve a request for less CPU.
+ */
+async function floor(): Promise<void> {
+  const json = JSON.stringify({ model_name: 'bench', outputs: [{ name: 'label', shape: [1], datatype: 'INT64', data: [1] }, { name: 'probabilities', shape: [1, 2], datatype: 'FP32', data: [0.25, 0.75] }] });
+  const server = http.createServer((req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+      res.end(json);
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }) + '\n');
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
 async function serve(modelFile: string, batching: boolean): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-serve-'));
   const registry = openRegistry(dir);
@@ -84,9 +106,10 @@ async function serve(modelFile: string, batching: boolean): Promise<void> {
 }
 
 const [mode, modelFile, batching] = process.argv.slice(2);
-if (mode === 'bare') void bare(modelFile);
+if (mode === 'floor') void floor();
+else if (mode === 'bare') void bare(modelFile);
 else if (mode === 'serve') void serve(modelFile, batching === 'on');
 else {
-  process.stderr.write('usage: server.ts <bare|serve> <model.onnx> [on|off]\n');
+  process.stderr.write('usage: server.ts <floor|bare|serve> <model.onnx> [on|off]\n');
   process.exit(2);
 }
