@@ -20,7 +20,10 @@ export { POLICY_RULES, checkKubernetes, checkTerraform } from './constructs/poli
 export type { PolicyFinding, PolicySuppression } from './constructs/policy/rules';
 export { ModelRegistry, RegistryStorage } from './constructs/model-registry';
 export type { ModelRegistryProps, PlatformBucketStorageOptions, OwnBucketStorageOptions } from './constructs/model-registry';
-export { CapacityType, GpuAmiFamily, GpuCapacity, GpuTrainingPool, GPU_INSTANCE_FAMILIES, GPU_TAINT, KUEUE_API_VERSION, KUEUE_QUEUE_LABEL, POOL_LABEL } from './constructs/gpu-training-pool';
+export {
+  CapacityType, GpuAmiFamily, GpuCapacity, GpuTrainingPool, GPU_INSTANCE_FAMILIES, GPU_TAINT, KARPENTER_INTERRUPTION_EVENTS, KARPENTER_NAMESPACE,
+  KARPENTER_SERVICE_ACCOUNT, KarpenterController, karpenterInterruptionQueueName, KUEUE_API_VERSION, KUEUE_QUEUE_LABEL, POOL_LABEL,
+} from './constructs/gpu-training-pool';
 export type { GpuInstanceFamily, GpuInstanceSize, GpuTrainingPoolProps, KarpenterCapacityOptions, ManagedNodeGroupCapacityOptions, PoolQueue, TeamQuota } from './constructs/gpu-training-pool';
 export type { IModelRegistry, IModel, IModelVersion, IPredictionLog, IFeatureServer, IFeatureService, INodePool, NodeToleration } from './constructs/refs';
 export * from './constructs/endpoint';

@@ -89,3 +89,9 @@ export { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 export { GlueCatalogDatabase } from '@cdktf/provider-aws/lib/glue-catalog-database';
 export { GlueCatalogTable } from '@cdktf/provider-aws/lib/glue-catalog-table';
 export { AthenaWorkgroup } from '@cdktf/provider-aws/lib/athena-workgroup';
+
+// GPU training pools with Karpenter: the interruption queue and the EventBridge rules feeding it
+export { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+export { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
+export { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+export { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';

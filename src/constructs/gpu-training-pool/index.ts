@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { checkGpuFamily, checkGpuInstanceType, GPU_INSTANCE_FAMILIES, gpuInstanceType } from './instance-types';
+import { KarpenterController } from './karpenter';
 import { compareStrings } from '../../util/compare';
 import {
   DataAwsEksCluster, EksAccessEntry, EksNodeGroup, IamRole, IamRolePolicyAttachment, LaunchTemplate, PlacementGroup, Token,
@@ -10,6 +11,7 @@ import { MlPlatform, PlatformPart } from '../platform';
 import type { INodePool } from '../refs';
 
 export { GPU_INSTANCE_FAMILIES } from './instance-types';
+export { KARPENTER_INTERRUPTION_EVENTS, KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT, KarpenterController, karpenterInterruptionQueueName } from './karpenter';
 export type { GpuInstanceFamily, GpuInstanceSize } from './instance-types';
 
 /** How GPU instances are bought. */
@@ -250,8 +252,14 @@ const gpuNamespaces = new WeakMap<MlPlatform, string>();
  * that a workload whose pods do not all become ready in time (no capacity) is evicted and
  * requeued instead of holding quota.
  *
- * Needs, installed in the cluster: Karpenter v1 (when chosen) or the Cluster Autoscaler (for
- * a managed node group), and Kueue >= 0.15.
+ * **Karpenter's cloud half** (with Karpenter capacity): the platform's `KarpenterController`,
+ * created by its first Karpenter pool: the controller's IAM role (EKS Pod Identity, namespace and
+ * ServiceAccount `karpenter`, least privilege scoped to this cluster's tags, passing only the
+ * pools' node roles), the interruption queue and the EventBridge rules feeding it.
+ *
+ * Needs, installed in the cluster: Karpenter v1 (when chosen; `ClusterAddon.karpenter()` in a
+ * GitOps repository) or the Cluster Autoscaler (for a managed node group), and Kueue >= 0.15
+ * (`ClusterAddon.kueue()`).
  */
 export class GpuTrainingPool extends Construct implements INodePool {
   /** Pool name (the construct id). */
@@ -287,6 +295,11 @@ export class GpuTrainingPool extends Construct implements INodePool {
   public readonly queues: readonly PoolQueue[];
   /** IAM role of the pool's nodes. */
   public readonly nodeRole: IamRole;
+  /**
+   * The platform's Karpenter controller (IAM role, interruption queue, EventBridge rules), shared
+   * by its Karpenter pools; undefined for a managed node group.
+   */
+  public readonly karpenter?: KarpenterController;
   /** Escape hatches. */
   public readonly nodeGroup?: EksNodeGroup;
   public readonly nodePool?: ApiObject;
@@ -490,6 +503,10 @@ export class GpuTrainingPool extends Construct implements INodePool {
         dependsOn: clusterDeps,
       });
     } else {
+      // The controller that launches the nodes: created once per platform, and allowed to pass
+      // this pool's node role (and no other) to EC2.
+      this.karpenter = KarpenterController.of(platform);
+      this.karpenter.allowNodeRole(`arn:aws:iam::${platform.account}:role/${roleName}`);
       new EksAccessEntry(cloud, 'node-access', {
         clusterName: platform.cluster.clusterName,
         principalArn: this.nodeRole.arn,
