@@ -276,8 +276,11 @@ export class KarpenterController extends Construct {
         Resource: instanceProfiles,
         Condition: {
           StringEquals: {
-            [`aws:ResourceTag/${clusterTag}`]: 'owned', 'aws:ResourceTag/topology.kubernetes.io/region': region,
-            [`aws:RequestTag/${clusterTag}`]: 'owned', 'aws:RequestTag/eks:eks-cluster-name': clusterName, 'aws:RequestTag/topology.kubernetes.io/region': region,
+            [`aws:ResourceTag/${clusterTag}`]: 'owned',
+            'aws:ResourceTag/topology.kubernetes.io/region': region,
+            [`aws:RequestTag/${clusterTag}`]: 'owned',
+            'aws:RequestTag/eks:eks-cluster-name': clusterName,
+            'aws:RequestTag/topology.kubernetes.io/region': region,
           },
           StringLike: { 'aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass': '*', 'aws:RequestTag/karpenter.k8s.aws/ec2nodeclass': '*' },
         },
