@@ -124,6 +124,16 @@ export const redisOnlineStoreSchema = z.object({
   connectTimeoutMs: z.number().int().positive().default(5000),
   /** Per-command timeout. @default 2000 */
   commandTimeoutMs: z.number().int().positive().default(2000),
+  /**
+   * Expire each entity's row this many seconds after the write that last changed it, so that
+   * entities no longer in the offline data stop occupying the store (Redis `SET ... PX`,
+   * DynamoDB's TTL attribute `exp`). An expired row reads NOT_FOUND (where, kept, it would
+   * read OUTSIDE_MAX_AGE once older than its view's TTL); it comes back when its source has a
+   * newer row, or with `materialize --full`. At least every view's `ttlSeconds` (checked), so
+   * a value never expires while it is still fresh. Watermarks and schemas never expire.
+   * @default - rows never expire
+   */
+  keyTtlSeconds: z.number().int().positive().optional(),
 }).strict();
 
 /**
@@ -134,14 +144,48 @@ export const memoryOnlineStoreSchema = z.object({
   type: z.literal('memory'),
   /** Seconds between incremental refreshes from the offline store; 0: only at start. @default 60 */
   refreshSeconds: z.number().int().min(0).default(60),
+  /**
+   * Expire each entity's row this many seconds after the write that last changed it, so that
+   * entities no longer in the offline data stop occupying the store (Redis `SET ... PX`,
+   * DynamoDB's TTL attribute `exp`). An expired row reads NOT_FOUND (where, kept, it would
+   * read OUTSIDE_MAX_AGE once older than its view's TTL); it comes back when its source has a
+   * newer row, or with `materialize --full`. At least every view's `ttlSeconds` (checked), so
+   * a value never expires while it is still fresh. Watermarks and schemas never expire.
+   * @default - rows never expire
+   */
+  keyTtlSeconds: z.number().int().positive().optional(),
 }).strict();
 
-/** DynamoDB table (synthesized by the constructs as an alternative to ElastiCache). */
+/**
+ * A DynamoDB table with partition key `k` (string) and the row in attribute `v` (string),
+ * e.g. the one `OnlineStore.dynamodb()` synthesizes. Credentials come from the SDK's default
+ * chain (IRSA / Pod Identity in the cluster).
+ */
 export const dynamodbOnlineStoreSchema = z.object({
   type: z.literal('dynamodb'),
-  table: z.string().min(3).max(255),
+  /** Table name. */
+  table: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, { message: "must be a DynamoDB table name: 3 to 255 letters, digits, '_', '-' or '.'" }),
   /** @default - the region of the environment (AWS_REGION) */
-  region: z.string().optional(),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, { message: "must be an AWS region like 'eu-west-1'" }).optional(),
+  /**
+   * Endpoint URL instead of the region's (DynamoDB Local, a test server on loopback).
+   * @default - the region's endpoint
+   */
+  endpoint: z.string().regex(/^https?:\/\/[^\s/]+(\/.*)?$/, { message: 'must be an http:// or https:// URL' }).optional(),
+  /** Prefix of every key this store writes. @default 'cdk-mlops:features:' */
+  keyPrefix: z.string().default('cdk-mlops:features:'),
+  /** Timeout of one request to DynamoDB. @default 2000 */
+  requestTimeoutMs: z.number().int().positive().default(2000),
+  /**
+   * Expire each entity's row this many seconds after the write that last changed it, so that
+   * entities no longer in the offline data stop occupying the store (Redis `SET ... PX`,
+   * DynamoDB's TTL attribute `exp`). An expired row reads NOT_FOUND (where, kept, it would
+   * read OUTSIDE_MAX_AGE once older than its view's TTL); it comes back when its source has a
+   * newer row, or with `materialize --full`. At least every view's `ttlSeconds` (checked), so
+   * a value never expires while it is still fresh. Watermarks and schemas never expire.
+   * @default - rows never expire
+   */
+  keyTtlSeconds: z.number().int().positive().optional(),
 }).strict();
 
 /** The online store. */
@@ -353,6 +397,19 @@ export const featureRegistrySchema = featureRegistryObjectSchema.superRefine((do
   for (const p of findFeatureRegistryProblems(doc)) {
     ctx.addIssue({ code: 'custom', path: [...p.path], message: p.message });
   }
+  const keyTtl = doc.onlineStore.keyTtlSeconds;
+  // (zod runs this on a document with other issues too: only a valid expiry is compared)
+  if (typeof keyTtl === 'number' && Number.isInteger(keyTtl) && keyTtl > 0) {
+    for (const v of doc.featureViews) {
+      if (v.ttlSeconds !== undefined && v.online && keyTtl < v.ttlSeconds) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['onlineStore', 'keyTtlSeconds'],
+          message: `${keyTtl} is shorter than the ttlSeconds (${v.ttlSeconds}) of feature view '${v.name}': its values would expire while still fresh; give at least ${v.ttlSeconds}`,
+        });
+      }
+    }
+  }
 });
 
 /** The feature registry as written (defaults may be left out). */
@@ -369,6 +426,8 @@ export type FeatureServiceDefinition = z.output<typeof featureServiceSchema>;
 export type OnlineStoreConfig = z.output<typeof onlineStoreSchema>;
 /** Redis online store settings. */
 export type RedisOnlineStoreConfig = z.output<typeof redisOnlineStoreSchema>;
+/** DynamoDB online store settings. */
+export type DynamoDbOnlineStoreConfig = z.output<typeof dynamodbOnlineStoreSchema>;
 /** Feature server settings. */
 export type FeatureServerConfig = z.output<typeof featureServerSchema>;
 

@@ -11,10 +11,14 @@ export { LocalOfflineFiles, S3OfflineFiles, offlineFilesFor, readParquetColumns 
 export type { OfflineFiles } from './offline';
 export { OnlineFeatureService, TooManyEntitiesError } from './online';
 export type { FeatureVector, FieldStatus, GetOnlineFeaturesRequest, GetOnlineFeaturesResponse, OnlineFeatureServiceOptions } from './online';
-export {
-  CREATED_TS_FIELD, EVENT_TS_FIELD, MemoryOnlineStore, OnlineKeyspace, RedisOnlineStore, openOnlineStore,
-} from './online-store';
-export type { HashRead, OnlineStore, OnlineWriteBatch } from './online-store';
+export { MemoryOnlineStore, OnlineKeyspace, RedisOnlineStore, openOnlineStore } from './online-store';
+export type { OnlineStore, OnlineWrite, OnlineWriteBatch, StoredValue } from './online-store';
+// The DynamoDB store (./dynamodb-store) is not re-exported: it loads the AWS SDK, which
+// openOnlineStore loads only when the registry names DynamoDB.
+export type { DynamoDbOnlineStore, DynamoDbRetryOptions } from './dynamodb-store';
+export { ONLINE_LAYOUT_VERSION } from './materialize';
+export { encodeRow, parseRow, valueSchemaOf } from './rows';
+export type { Row, ValueSchema } from './rows';
 export { buildFeatureServerApp, scheduleRefresh, startFeatureServer } from './server';
 export type { FeatureServerApp, FeatureServerAppOptions, RefreshSchedule, RunningFeatureServer } from './server';
 export { athenaTrainingSetSql, buildTrainingSet } from './training-set';

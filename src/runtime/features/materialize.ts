@@ -3,8 +3,9 @@ import { InputError } from '../errors';
 import type { Logger } from '../log';
 import { FeatureCatalog, ResolvedView } from './catalog';
 import { ColumnStats, OfflineFiles, offlineFilesFor, readParquetColumns } from './offline';
-import { CREATED_TS_FIELD, EVENT_TS_FIELD, OnlineKeyspace, OnlineStore, OnlineWriteBatch } from './online-store';
-import { canonicalJoinKey, encodeFeatureValue, entityKeyText, fitsFeatureType, timestampMillis } from './values';
+import { OnlineKeyspace, OnlineStore, OnlineWrite } from './online-store';
+import { encodeRow, encodeValueSchema, parseRow, valueSchemaOf } from './rows';
+import { StoredFeatureValue, canonicalJoinKey, encodeFeatureValue, entityKeyText, fitsFeatureType, timestampMillis } from './values';
 
 /**
  * Materialization: offline Parquet -> online store.
@@ -23,12 +24,15 @@ import { canonicalJoinKey, encodeFeatureValue, entityKeyText, fitsFeatureType, t
  *   timestamp columns) is materialized in full.
  * - **Checked first, published in chunks, committed by the watermarks**: every file of every
  *   view is read and checked before anything is written, so a bad file or value publishes
- *   nothing. Then the entity hashes are written in chunks of `chunkSize` (one MULTI/EXEC
- *   each, so no single command holds Redis for long and the store's command timeout applies
- *   to one chunk, not to the run), and only after the last chunk are the watermarks written,
- *   in one last MULTI/EXEC: that is the commit point. What a reader may see:
- *   - each entity's hash is written by one HSET, so a lookup sees all of one entity's
- *     features from before the run or all from after it, never a mix within one view;
+ *   nothing. Then the value schemas of the views written (see rows.ts) are written in one
+ *   commit, the entity rows in chunks of `chunkSize` (one MULTI/EXEC each in Redis, so no
+ *   single command holds Redis for long and the store's command timeout applies to one chunk,
+ *   not to the run; DynamoDB: BatchWriteItems, see dynamodb-store.ts), and only after the last
+ *   chunk are the watermarks written, in one last commit: that is the commit point. What a
+ *   reader may see:
+ *   - each entity's row is ONE value written whole (one SET / PutItem), so a lookup sees all
+ *     of one entity's features from before the run or all from after it, never a mix within
+ *     one view;
  *   - while a run publishes, some entities have their new values and others still their old
  *     ones (also across the views of one lookup); every value seen is one that was in the
  *     store before the run or that the run is publishing;
@@ -38,7 +42,7 @@ import { canonicalJoinKey, encodeFeatureValue, entityKeyText, fitsFeatureType, t
  *     watermarks. Re-running a successful run changes nothing.
  */
 
-/** Entity hashes per MULTI/EXEC when publishing (see {@link MaterializeOptions.chunkSize}). */
+/** Entity rows per commit when publishing (see {@link MaterializeOptions.chunkSize}). */
 export const DEFAULT_MATERIALIZE_CHUNK_SIZE = 1000;
 
 /** A view's watermark, as stored (JSON) under `OnlineKeyspace.watermark(view)`. */
@@ -64,7 +68,7 @@ export interface ViewMaterialization {
   readonly rowGroupsSkipped: number;
   /** Rows past the watermark. */
   readonly rowsNew: number;
-  /** Entity hashes written. */
+  /** Entity rows written. */
   readonly entitiesWritten: number;
   readonly watermarkBefore: ViewWatermark | null;
   readonly watermarkAfter: ViewWatermark | null;
@@ -94,16 +98,23 @@ export interface MaterializeOptions {
   /** Progress and throughput go here (JSON lines). */
   readonly logger?: Logger;
   /**
-   * Entity hashes per MULTI/EXEC while publishing; the watermarks follow in their own last
-   * one. @default DEFAULT_MATERIALIZE_CHUNK_SIZE (1000)
+   * Entity rows per commit (a MULTI/EXEC in Redis) while publishing; the watermarks follow in
+   * their own last one. @default DEFAULT_MATERIALIZE_CHUNK_SIZE (1000)
    */
   readonly chunkSize?: number;
 }
+
+/**
+ * Version of the online layout (rows.ts); part of {@link viewFingerprint}, so that the first
+ * run after a layout change is a full one (version 1 was a Redis hash per entity).
+ */
+export const ONLINE_LAYOUT_VERSION = 2;
 
 /** The fingerprint of what a view stores; a change forces a full run. */
 export function viewFingerprint(view: ResolvedView): string {
   const d = view.definition;
   const text = JSON.stringify({
+    layout: ONLINE_LAYOUT_VERSION,
     keys: view.joinKeys,
     features: d.features.map((f) => [f.name, f.valueType]),
     ts: d.timestampField,
@@ -140,7 +151,7 @@ export async function readWatermark(store: OnlineStore, keyspace: OnlineKeyspace
 /** The keyspace of a catalog's online store. */
 export function keyspaceFor(catalog: FeatureCatalog): OnlineKeyspace {
   const s = catalog.registry.onlineStore;
-  return new OnlineKeyspace(s.type === 'redis' ? s.keyPrefix : 'cdk-mlops:features:', catalog.registry.project);
+  return new OnlineKeyspace(s.type === 'memory' ? 'cdk-mlops:features:' : s.keyPrefix, catalog.registry.project);
 }
 
 /** Materializes views from the offline store into `store`. See the module comment for the rules. */
@@ -157,8 +168,11 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
   const chunkSize = options.chunkSize ?? DEFAULT_MATERIALIZE_CHUNK_SIZE;
   if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new InputError('chunkSize', `is ${String(chunkSize)}; expected a positive integer`);
 
-  const hashes: { key: string; fields: Record<string, string> }[] = [];
-  const strings: { key: string; value: string }[] = [];
+  const keyTtl = catalog.registry.onlineStore.keyTtlSeconds;
+  const ttlMs = keyTtl === undefined ? undefined : keyTtl * 1000;
+  const schemas: OnlineWrite[] = [];
+  const rows: OnlineWrite[] = [];
+  const watermarks: OnlineWrite[] = [];
   const summaries: ViewMaterialization[] = [];
   let order = 0;
 
@@ -178,6 +192,7 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
     const list = await files.list(view.sourcePath);
     const featureNames = d.features.map((f) => f.name);
     const featureTypes = d.features.map((f) => f.valueType);
+    const valueSchema = valueSchemaOf(d.features);
     const columns = [
       ...view.joinKeys.map((k) => k.name),
       d.timestampField,
@@ -255,25 +270,25 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
     let keys = [...candidates.keys()];
     if (byCreated && mode === 'incremental' && keys.length > 0) {
       // Late rows may be older than what is stored: keep only those that win against it.
-      const stored = await store.readHashes(keys.map((k) => ({ key: keyspace.row(view.name, k), fields: [EVENT_TS_FIELD, CREATED_TS_FIELD] })));
+      // One read of the stored rows' timestamps (rows.ts), in one round trip.
+      const stored = await store.readValues(keys.map((k) => keyspace.row(view.name, k)));
       keys = keys.filter((k, i) => {
-        const [sts, scts] = stored[i];
-        if (sts === null) return true;
-        const c = candidates.get(k)!;
-        const s = { ts: Number(String(sts)), cts: Number(String(scts ?? sts)), order: -1 };
-        return newer(c, s);
+        const raw = stored[i];
+        if (raw === null) return true;
+        const [, sts, scts] = parseRow(raw);
+        return newer(candidates.get(k)!, { ts: sts, cts: scts ?? sts, order: -1 });
       });
     }
+    if (keys.length > 0) schemas.push({ key: keyspace.schema(view.name, valueSchema.fingerprint), value: encodeValueSchema(valueSchema) });
+    const encoded: StoredFeatureValue[] = new Array(featureNames.length);
     for (const k of keys) {
       const c = candidates.get(k)!;
-      const fields: Record<string, string> = { [EVENT_TS_FIELD]: String(c.ts) };
-      if (byCreated) fields[CREATED_TS_FIELD] = String(c.cts);
-      for (let j = 0; j < featureNames.length; j++) fields[featureNames[j]] = encodeFeatureValue(c.values[j], featureTypes[j]);
-      hashes.push({ key: keyspace.row(view.name, k), fields });
+      for (let j = 0; j < featureNames.length; j++) encoded[j] = encodeFeatureValue(c.values[j], featureTypes[j]);
+      rows.push({ key: keyspace.row(view.name, k), value: encodeRow(valueSchema, c.ts, byCreated ? c.cts : null, encoded), ttlMs });
     }
     const after: ViewWatermark | null = maxEvent === null ? before : { eventTs: maxEvent, createdTs: byCreated ? maxCreated : null, schema };
     const changed = JSON.stringify(after) !== JSON.stringify(before);
-    if (after && changed) strings.push({ key: keyspace.watermark(view.name), value: JSON.stringify(after) });
+    if (after && changed) watermarks.push({ key: keyspace.watermark(view.name), value: JSON.stringify(after) });
     const summary: ViewMaterialization = {
       view: view.name,
       mode,
@@ -291,30 +306,31 @@ export async function materialize(catalog: FeatureCatalog, store: OnlineStore, o
   }
 
   if (!options.dryRun) {
-    // Values first, in bounded chunks; the watermarks last: they are the commit point.
-    const chunks = Math.ceil(hashes.length / chunkSize);
+    // Schemas first (rows name them), then the rows in bounded chunks; the watermarks last:
+    // they are the commit point.
+    if (schemas.length > 0) await store.commit({ writes: schemas });
+    const chunks = Math.ceil(rows.length / chunkSize);
     for (let c = 0; c < chunks; c++) {
-      const batch: OnlineWriteBatch = { hashes: hashes.slice(c * chunkSize, (c + 1) * chunkSize), strings: [] };
       try {
-        await store.commit(batch);
+        await store.commit({ writes: rows.slice(c * chunkSize, (c + 1) * chunkSize) });
       } catch (e) {
         throw new Error(`publishing chunk ${c + 1} of ${chunks} (${chunkSize} entities each) failed: ${(e as Error).message}; `
           + `${c} chunk(s) were written, no watermark moved: re-run to complete (rewriting is harmless)`, { cause: e });
       }
       if (chunks > 1) log?.debug({ chunk: c + 1, chunks }, 'published chunk');
     }
-    if (strings.length > 0) await store.commit({ hashes: [], strings });
+    if (watermarks.length > 0) await store.commit({ writes: watermarks });
   }
   const durationMs = performance.now() - started;
   const rowsRead = summaries.reduce((a, s) => a + s.rowsRead, 0);
   const result: MaterializeResult = {
     views: summaries,
     rowsRead,
-    entitiesWritten: hashes.length,
+    entitiesWritten: rows.length,
     durationMs,
     rowsPerSecond: durationMs > 0 ? Math.round((rowsRead / durationMs) * 1000) : rowsRead,
     published: !options.dryRun,
   };
-  log?.info({ rowsRead, entitiesWritten: hashes.length, durationMs: Math.round(durationMs), rowsPerSecond: result.rowsPerSecond, published: result.published }, 'materialization finished');
+  log?.info({ rowsRead, entitiesWritten: rows.length, durationMs: Math.round(durationMs), rowsPerSecond: result.rowsPerSecond, published: result.published }, 'materialization finished');
   return result;
 }

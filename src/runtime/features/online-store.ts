@@ -1,27 +1,35 @@
 import Redis, { RedisOptions } from 'ioredis';
+import { compareStrings } from '../../util/compare';
 import { OnlineStoreConfig, RedisOnlineStoreConfig } from '../config/features';
 import { InputError } from '../errors';
-import type { StoredValue } from './values';
 
 /**
- * The online store's key layout (Redis, and the in-process store, which mirrors it):
+ * The online store's key layout (Redis, DynamoDB and the in-process store alike):
  *
- * - `<keyPrefix><project>:<view>:<key>`: one hash per (view, entity key). `<key>` is the
- *   view's join-key values in entity order, canonical (integers in decimal, strings as given),
+ * - `<keyPrefix><project>:<view>:<key>`: ONE value per (view, entity key), the entity's row
+ *   (see rows.ts: `["<schema>", <event ts>, <created ts>, values...]`). `<key>` is the view's
+ *   join-key values in entity order, canonical (integers in decimal, strings as given),
  *   URI-escaped and joined by `:`, e.g. `cdk-mlops:features:fraud:driver_stats:1001` or
- *   `...:trips:42:Berlin`. Fields: `__ts` (event time, epoch ms), `__cts` (created time,
- *   epoch ms, when the view has a created-timestamp column) and one field per feature holding
- *   its type-tagged value (see values.ts).
+ *   `...:trips:42:Berlin`. With `onlineStore.keyTtlSeconds`, a row expires that many seconds
+ *   after the write that last changed it (Redis `SET ... PX`; DynamoDB's TTL attribute `exp`,
+ *   which readers also check, since DynamoDB deletes expired items lazily).
+ * - `<keyPrefix><project>:__schema__:<view>:<fingerprint>`: a value schema rows name (JSON).
  * - `<keyPrefix><project>:__watermark__:<view>`: the view's materialization watermark (JSON).
  *
- * A lookup of N entities from V views is N x V `HMGET`s sent as one pipeline: one round trip.
+ * A lookup of N entities from V views reads N x V keys with ONE command (Redis `MGET`;
+ * DynamoDB `BatchGetItem`s of at most 100 keys, sent concurrently): one round trip.
  */
 export class OnlineKeyspace {
   constructor(public readonly keyPrefix: string, public readonly project: string) {}
 
-  /** Key of one entity's hash in one view. */
+  /** Key of one entity's row in one view. */
   public row(view: string, entityKey: string): string {
     return `${this.keyPrefix}${this.project}:${view}:${entityKey}`;
+  }
+
+  /** Key of a view's stored value schema. */
+  public schema(view: string, fingerprint: string): string {
+    return `${this.keyPrefix}${this.project}:__schema__:${view}:${fingerprint}`;
   }
 
   /** Key of a view's watermark. */
@@ -35,35 +43,37 @@ export class OnlineKeyspace {
   }
 }
 
-/** Hash field holding the event timestamp (epoch ms). */
-export const EVENT_TS_FIELD = '__ts';
-/** Hash field holding the created timestamp (epoch ms). */
-export const CREATED_TS_FIELD = '__cts';
+/** A value as a store hands it back: a string, or the raw bytes (Redis). */
+export type StoredValue = string | Buffer;
 
-/** One hash to read: which fields. */
-export interface HashRead {
+/** One key to write. */
+export interface OnlineWrite {
   readonly key: string;
-  readonly fields: readonly string[];
+  readonly value: string;
+  /** Expire the key this many milliseconds after the write. @default - never */
+  readonly ttlMs?: number;
 }
 
-/** Everything one materialization run publishes. */
+/** What one commit publishes. */
 export interface OnlineWriteBatch {
-  readonly hashes: readonly { readonly key: string; readonly fields: Readonly<Record<string, string>> }[];
-  readonly strings: readonly { readonly key: string; readonly value: string }[];
+  readonly writes: readonly OnlineWrite[];
 }
 
-/** Where online features live. Implementations: Redis, in-process memory. */
+/** Where online features live. Implementations: Redis, DynamoDB, in-process memory. */
 export interface OnlineStore {
-  /** `redis` or `memory`. */
+  /** `redis`, `dynamodb` or `memory`. */
   readonly kind: string;
   /**
-   * For each read, the values of its fields (null where absent), in ONE round trip. Values
+   * The values of `keys`, in order (null where absent or expired), in ONE round trip. Values
    * come back as strings or, from Redis, as raw bytes (cheaper to receive than strings).
    */
-  readHashes(reads: readonly HashRead[]): Promise<(StoredValue | null)[][]>;
-  /** Publishes a whole batch atomically: every write or none (Redis MULTI/EXEC). */
+  readValues(keys: readonly string[]): Promise<(StoredValue | null)[]>;
+  /**
+   * Publishes a batch. Redis and memory: atomically (MULTI/EXEC), every write or none.
+   * DynamoDB: item by item (each item is written whole; a failure may leave some written).
+   */
   commit(batch: OnlineWriteBatch): Promise<void>;
-  /** Reads one string key. */
+  /** Reads one string key (strongly consistent where the store offers a choice). */
   get(key: string): Promise<string | null>;
   /** Resolves if the store answers. */
   ping(): Promise<void>;
@@ -118,22 +128,19 @@ export class RedisOnlineStore implements OnlineStore {
 
   constructor(public readonly redis: Redis) {}
 
-  public async readHashes(reads: readonly HashRead[]): Promise<(StoredValue | null)[][]> {
-    if (reads.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const r of reads) pipeline.hmgetBuffer(r.key, ...r.fields);
-    const results = (await pipeline.exec())!;
-    return results.map(([err, value]) => {
-      if (err) throw err;
-      return value as (Buffer | null)[];
-    });
+  public async readValues(keys: readonly string[]): Promise<(StoredValue | null)[]> {
+    if (keys.length === 0) return [];
+    // One MGET: one command, one reply of bulk strings (a key holding another type reads null).
+    return this.redis.mgetBuffer(...keys);
   }
 
   public async commit(batch: OnlineWriteBatch): Promise<void> {
-    if (batch.hashes.length === 0 && batch.strings.length === 0) return;
+    if (batch.writes.length === 0) return;
     const multi = this.redis.multi();
-    for (const h of batch.hashes) multi.hset(h.key, h.fields);
-    for (const s of batch.strings) multi.set(s.key, s.value);
+    for (const w of batch.writes) {
+      if (w.ttlMs === undefined) multi.set(w.key, w.value);
+      else multi.set(w.key, w.value, 'PX', w.ttlMs);
+    }
     const results = await multi.exec();
     if (!results) throw new Error('online store transaction was aborted; nothing was published');
     for (const [err] of results) if (err) throw err;
@@ -157,48 +164,52 @@ export class RedisOnlineStore implements OnlineStore {
 }
 
 /**
- * In-process store with the same layout and semantics as Redis: for one machine and for
- * tests. It lives inside the process that serves from it, so `serve` materializes into it at
- * start.
+ * In-process store with the same layout and semantics as Redis (expiry included): for one
+ * machine and for tests. It lives inside the process that serves from it, so `serve`
+ * materializes into it at start.
  */
 export class MemoryOnlineStore implements OnlineStore {
   public readonly kind = 'memory';
-  private readonly hashes = new Map<string, Map<string, string>>();
-  private readonly strings = new Map<string, string>();
+  private readonly values = new Map<string, { value: string; expiresAt: number }>();
 
-  public async readHashes(reads: readonly HashRead[]): Promise<(StoredValue | null)[][]> {
-    return reads.map((r) => {
-      const h = this.hashes.get(r.key);
-      return r.fields.map((f) => h?.get(f) ?? null);
-    });
+  /** @param now clock for key expiry (epoch ms) */
+  constructor(private readonly now: () => number = Date.now) {}
+
+  public async readValues(keys: readonly string[]): Promise<(StoredValue | null)[]> {
+    return keys.map((k) => this.read(k));
   }
 
   public async commit(batch: OnlineWriteBatch): Promise<void> {
-    for (const h of batch.hashes) {
-      let target = this.hashes.get(h.key);
-      if (!target) this.hashes.set(h.key, (target = new Map()));
-      for (const [f, v] of Object.entries(h.fields)) target.set(f, v);
-    }
-    for (const s of batch.strings) this.strings.set(s.key, s.value);
+    const now = this.now();
+    for (const w of batch.writes) this.values.set(w.key, { value: w.value, expiresAt: w.ttlMs === undefined ? Infinity : now + w.ttlMs });
   }
 
   public async get(key: string): Promise<string | null> {
-    return this.strings.get(key) ?? null;
+    return this.read(key);
   }
 
   public async ping(): Promise<void> {}
 
   public async close(): Promise<void> {}
 
-  /** Every key and its contents, sorted: for tests and debugging. */
-  public dump(): Record<string, Record<string, string> | string> {
-    const out: Record<string, Record<string, string> | string> = {};
-    const keys = [...this.hashes.keys(), ...this.strings.keys()].sort();
-    for (const k of keys) {
-      const h = this.hashes.get(k);
-      out[k] = h ? Object.fromEntries([...h.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : this.strings.get(k)!;
+  /** Every live key and its value, sorted by key: for tests and debugging. */
+  public dump(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const k of [...this.values.keys()].sort(compareStrings)) {
+      const v = this.read(k);
+      if (v !== null) out[k] = v;
     }
     return out;
+  }
+
+  private read(key: string): string | null {
+    const entry = this.values.get(key);
+    if (!entry) return null;
+    if (entry.expiresAt <= this.now()) {
+      this.values.delete(key);
+      return null;
+    }
+    return entry.value;
   }
 }
 
@@ -207,14 +218,16 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
-/** Opens the configured store. DynamoDB is synthesized by the constructs but not read by this runtime yet. */
+/** Opens the configured store (the AWS SDK is loaded only for DynamoDB). */
 export async function openOnlineStore(config: OnlineStoreConfig, env: NodeJS.ProcessEnv = process.env): Promise<OnlineStore> {
   switch (config.type) {
     case 'redis':
       return RedisOnlineStore.connect(config, env);
     case 'memory':
       return new MemoryOnlineStore();
-    case 'dynamodb':
-      throw new InputError('onlineStore.type', "'dynamodb' is not supported by this runtime; use 'redis' (ElastiCache) or 'memory'");
+    case 'dynamodb': {
+      const { DynamoDbOnlineStore } = await import('./dynamodb-store');
+      return DynamoDbOnlineStore.connect(config, env);
+    }
   }
 }

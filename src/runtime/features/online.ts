@@ -1,7 +1,8 @@
 import { InputError, describeValue } from '../errors';
 import { FeatureCatalog, ResolvedView } from './catalog';
 import { keyspaceFor } from './materialize';
-import { EVENT_TS_FIELD, HashRead, OnlineKeyspace, OnlineStore } from './online-store';
+import { OnlineKeyspace, OnlineStore } from './online-store';
+import { ROW_VALUES_OFFSET, Row, ValueSchema, decodeValueSchema, parseRow, valueSchemaOf } from './rows';
 import { EPOCH_TIMESTAMP, FeatureJsonValue, canonicalJoinKey, decodeFeatureValue, entityKeyText, formatProtoTimestamp } from './values';
 
 /** Status of one value, as Feast's `FieldStatus`. */
@@ -34,7 +35,8 @@ export interface FeatureVector {
  * order requested. A value older than its view's TTL has status OUTSIDE_MAX_AGE, its stored
  * event timestamp and value `null` (Feast's Go server would return the stale value; we
  * withhold it so that a client that ignores statuses never uses it). A value never
- * materialized has status NOT_FOUND, value `null`, timestamp 1970-01-01T00:00:00Z.
+ * materialized (or whose row expired: `onlineStore.keyTtlSeconds`) has status NOT_FOUND, value
+ * `null`, timestamp 1970-01-01T00:00:00Z.
  */
 export interface GetOnlineFeaturesResponse {
   metadata: { feature_names: string[] };
@@ -69,6 +71,10 @@ export class OnlineFeatureService {
   private readonly keyspace: OnlineKeyspace;
   private readonly maxEntities: number;
   private readonly now: () => number;
+  /** Value schemas of the views as the registry defines them, by view name. */
+  private readonly schemas = new Map<string, ValueSchema>();
+  /** Stored value schemas of other definitions met in rows, by `view\0fingerprint` (immutable). */
+  private readonly storedSchemas = new Map<string, ValueSchema>();
 
   constructor(public readonly catalog: FeatureCatalog, public readonly store: OnlineStore, options: OnlineFeatureServiceOptions = {}) {
     this.keyspace = keyspaceFor(catalog);
@@ -100,7 +106,7 @@ export class OnlineFeatureService {
     });
 
     // Views in order of first use, each with the features asked of it.
-    const views: { view: ResolvedView; fields: string[]; columns: number[] }[] = [];
+    const views: { view: ResolvedView; schema: ValueSchema; features: string[]; columns: number[] }[] = [];
     const viewIndex = new Map<string, number>();
     features.forEach((f, i) => {
       let vi = viewIndex.get(f.view.name);
@@ -108,9 +114,9 @@ export class OnlineFeatureService {
         if (!f.view.definition.online) throw new InputError(`feature view '${f.view.name}'`, 'is not online (online: false); its features are only in the offline store');
         vi = views.length;
         viewIndex.set(f.view.name, vi);
-        views.push({ view: f.view, fields: [EVENT_TS_FIELD], columns: [] });
+        views.push({ view: f.view, schema: this.schemaOf(f.view), features: [], columns: [] });
       }
-      views[vi].fields.push(f.feature);
+      views[vi].features.push(f.feature);
       views[vi].columns.push(i);
     });
 
@@ -142,16 +148,30 @@ export class OnlineFeatureService {
     }
     if (rows === 0) throw new InputError('request.entities', 'holds no entity rows');
 
-    // One pipeline: rows x views HMGETs.
-    const reads: HashRead[] = new Array(rows * views.length);
+    // One command: rows x views keys (Redis MGET), one round trip.
+    const keys: string[] = new Array(rows * views.length);
     for (let r = 0; r < rows; r++) {
       for (let v = 0; v < views.length; v++) {
         const view = views[v].view;
         const key = entityKeyText(view.joinKeys.map((k) => canonical.get(k.name)![r]));
-        reads[r * views.length + v] = { key: this.keyspace.row(view.name, key), fields: views[v].fields };
+        keys[r * views.length + v] = this.keyspace.row(view.name, key);
       }
     }
-    const stored = await this.store.readHashes(reads);
+    const stored = await this.store.readValues(keys);
+    const parsed: (Row | null)[] = new Array(stored.length);
+    let unknown: Map<string, { view: string; fingerprint: string }> | undefined;
+    for (let i = 0; i < stored.length; i++) {
+      const raw = stored[i];
+      const row = raw === null ? null : parseRow(raw);
+      parsed[i] = row;
+      const view = views[i % views.length];
+      if (row !== null && row[0] !== view.schema.fingerprint && !this.storedSchemas.has(`${view.view.name}\0${row[0]}`)) {
+        (unknown ??= new Map()).set(`${view.view.name}\0${row[0]}`, { view: view.view.name, fingerprint: row[0] });
+      }
+    }
+    // Rows written under another definition of their view: decoded by name through the schema
+    // they name (fetched once per process: a fingerprint's schema never changes).
+    if (unknown) await this.fetchSchemas([...unknown.values()]);
 
     const now = this.now();
     const out: FeatureVector[] = features.map(() => ({
@@ -159,27 +179,34 @@ export class OnlineFeatureService {
     }));
     const statusCounts: StatusCounts = new Map();
     for (let v = 0; v < views.length; v++) {
-      const { view, columns: cols } = views[v];
+      const { view, schema, features: names, columns: cols } = views[v];
       const ttlMs = view.definition.ttlSeconds === undefined ? Infinity : view.definition.ttlSeconds * 1000;
       const counts: Record<FieldStatus, number> = { PRESENT: 0, NOT_FOUND: 0, OUTSIDE_MAX_AGE: 0 };
       statusCounts.set(view.name, counts);
+      const current = names.map((n) => schema.index.get(n)!);
       for (let r = 0; r < rows; r++) {
-        const hash = stored[r * views.length + v];
-        const tsText = hash[0];
-        const ts = tsText === null ? NaN : Number(typeof tsText === 'string' ? tsText : tsText.toString('latin1'));
+        const row = parsed[r * views.length + v];
+        let rowSchema: ValueSchema | undefined = schema;
+        let positions: (number | undefined)[] = current;
+        if (row !== null && row[0] !== schema.fingerprint) {
+          rowSchema = this.storedSchemas.get(`${view.name}\0${row[0]}`);
+          positions = rowSchema ? names.map((n) => rowSchema!.index.get(n)) : [];
+        }
+        const ts = row === null || !rowSchema ? NaN : row[1];
         const expired = !Number.isNaN(ts) && now - ts > ttlMs;
         const tsOut = Number.isNaN(ts) ? EPOCH_TIMESTAMP : formatProtoTimestamp(ts);
         for (let c = 0; c < cols.length; c++) {
           const vec = out[cols[c]];
-          const raw = hash[c + 1];
-          if (raw === null || Number.isNaN(ts)) {
+          const at = positions[c];
+          if (Number.isNaN(ts) || at === undefined) {
             vec.values[r] = null; vec.statuses[r] = 'NOT_FOUND'; vec.event_timestamps[r] = EPOCH_TIMESTAMP;
             counts.NOT_FOUND++;
           } else if (expired) {
             vec.values[r] = null; vec.statuses[r] = 'OUTSIDE_MAX_AGE'; vec.event_timestamps[r] = tsOut;
             counts.OUTSIDE_MAX_AGE++;
           } else {
-            vec.values[r] = decodeFeatureValue(raw); vec.statuses[r] = 'PRESENT'; vec.event_timestamps[r] = tsOut;
+            vec.values[r] = decodeFeatureValue(row![ROW_VALUES_OFFSET + at] ?? null, rowSchema!.types[at]);
+            vec.statuses[r] = 'PRESENT'; vec.event_timestamps[r] = tsOut;
             counts.PRESENT++;
           }
         }
@@ -198,5 +225,23 @@ export class OnlineFeatureService {
       },
       statusCounts,
     };
+  }
+
+  private schemaOf(view: ResolvedView): ValueSchema {
+    let schema = this.schemas.get(view.name);
+    if (!schema) this.schemas.set(view.name, (schema = valueSchemaOf(view.definition.features)));
+    return schema;
+  }
+
+  /**
+   * Reads stored value schemas (one round trip) into the cache. A schema that is missing (a row
+   * whose schema was deleted by hand) is not cached: its rows read NOT_FOUND.
+   */
+  private async fetchSchemas(wanted: { view: string; fingerprint: string }[]): Promise<void> {
+    const stored = await this.store.readValues(wanted.map((w) => this.keyspace.schema(w.view, w.fingerprint)));
+    wanted.forEach((w, i) => {
+      const raw = stored[i];
+      if (raw !== null) this.storedSchemas.set(`${w.view}\0${w.fingerprint}`, decodeValueSchema(raw, w.fingerprint));
+    });
   }
 }

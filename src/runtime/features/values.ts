@@ -4,21 +4,25 @@ import { InputError, describeValue } from '../errors';
 /**
  * How feature values and entity keys are written to, and read back from, the online store.
  *
- * Stored values are strings tagged with their type, so a value reads back as what was written
- * even if the registry changed in between:
+ * A feature value is stored as a JSON value inside its entity's row (see rows.ts), typed by
+ * the view's schema that the row was written with (the row names that schema by fingerprint,
+ * so a value reads back as what was written even if the registry changed in between):
  *
- * | tag | value                                  | JSON in responses                              |
- * |-----|----------------------------------------|-----------------------------------------------|
- * | `n` | null                                   | `null`                                        |
- * | `i` | integer, decimal (`i-42`)              | number; a string beyond +-2^53 (proto3 JSON)  |
- * | `f` | float, shortest round-trip (`f0.25`)   | number; `null` for NaN/Infinity               |
- * | `s` | string (`shello`)                      | string                                        |
- * | `b` | bool (`b1`, `b0`)                      | true / false                                  |
- * | `t` | timestamp, epoch milliseconds          | epoch seconds (number), as Feast's UNIX_TIMESTAMP |
+ * | type                | stored (JSON)                                   | JSON in responses                    |
+ * |---------------------|-------------------------------------------------|--------------------------------------|
+ * | any, null           | `null`                                          | `null`                               |
+ * | int32, int64        | number; a decimal string beyond +-2^53          | the same (proto3 JSON writes int64 so) |
+ * | float32, float64    | number, shortest round-trip; `null` for NaN/Inf | the same                             |
+ * | string              | string                                          | string                               |
+ * | bool                | `true` / `false`                                | the same                             |
+ * | unix_timestamp      | epoch milliseconds (number)                     | epoch seconds, as Feast's UNIX_TIMESTAMP |
  */
 
 /** A value as it appears in a JSON response. */
 export type FeatureJsonValue = number | string | boolean | null;
+
+/** A value as it is stored in a row (see the table above). */
+export type StoredFeatureValue = number | string | boolean | null;
 
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
@@ -45,75 +49,42 @@ export function fitsFeatureType(value: unknown, type: FeatureValueType): boolean
   }
 }
 
-/** Converts a value read from Parquet to the stored string for `type`, or throws a message. */
-export function encodeFeatureValue(value: unknown, type: FeatureValueType): string {
-  if (value === null || value === undefined) return 'n';
+/** Converts a value read from Parquet to its stored JSON value for `type`, or throws a message. */
+export function encodeFeatureValue(value: unknown, type: FeatureValueType): StoredFeatureValue {
+  if (value === null || value === undefined) return null;
   switch (type) {
     case 'int32':
     case 'int64': {
-      if (typeof value === 'bigint') return `i${value.toString()}`;
-      if (typeof value === 'number' && Number.isInteger(value)) return `i${value}`;
+      if (typeof value === 'bigint') {
+        const n = Number(value);
+        return Number.isSafeInteger(n) ? n : value.toString();
+      }
+      if (typeof value === 'number' && Number.isInteger(value)) return value;
       break;
     }
     case 'float32':
     case 'float64': {
-      if (typeof value === 'number') return `f${value}`;
-      if (typeof value === 'bigint') return `f${Number(value)}`;
+      if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+      if (typeof value === 'bigint') return Number(value);
       break;
     }
     case 'string':
-      if (typeof value === 'string') return `s${value}`;
+      if (typeof value === 'string') return value;
       break;
     case 'bool':
-      if (typeof value === 'boolean') return value ? 'b1' : 'b0';
+      if (typeof value === 'boolean') return value;
       break;
     case 'unix_timestamp':
-      if (value instanceof Date && !Number.isNaN(value.getTime())) return `t${value.getTime()}`;
+      if (value instanceof Date && !Number.isNaN(value.getTime())) return value.getTime();
       break;
   }
   throw new TypeError(`expected ${type}, got ${describeValue(typeof value === 'bigint' ? `${value}n` : value)} (${value instanceof Date ? 'Date' : typeof value})`);
 }
 
-/** A stored value as the store hands it back: a string, or the raw bytes (Redis). */
-export type StoredValue = string | Buffer;
-
-/** Decodes a stored value to its JSON form (see the table above). */
-export function decodeFeatureValue(stored: StoredValue): FeatureJsonValue {
-  if (typeof stored !== 'string') {
-    // From Redis as bytes: numbers are ASCII, so latin1 is exact and cheaper than utf8.
-    switch (stored[0]) {
-      case 102: { // f
-        const n = Number(stored.toString('latin1', 1));
-        return Number.isFinite(n) ? n : null;
-      }
-      case 115: return stored.toString('utf8', 1); // s
-      case 110: return null; // n
-      case 98: return stored[1] === 49; // b
-      default: return decodeFeatureValue(stored.toString('latin1'));
-    }
-  }
-  const tag = stored.charCodeAt(0);
-  const body = stored.slice(1);
-  switch (tag) {
-    case 110: // n
-      return null;
-    case 105: { // i
-      const n = Number(body);
-      return Number.isSafeInteger(n) ? n : body;
-    }
-    case 102: { // f
-      const n = Number(body);
-      return Number.isFinite(n) ? n : null;
-    }
-    case 115: // s
-      return body;
-    case 98: // b
-      return body === '1';
-    case 116: // t
-      return Number(body) / 1000;
-    default:
-      throw new Error(`stored feature value ${describeValue(stored)} has no known type tag`);
-  }
+/** Converts a stored value of `type` to its JSON form in responses (see the table above). */
+export function decodeFeatureValue(stored: StoredFeatureValue, type: FeatureValueType): FeatureJsonValue {
+  if (type === 'unix_timestamp' && typeof stored === 'number') return stored / 1000;
+  return stored;
 }
 
 /**

@@ -31,6 +31,27 @@ describe('feature registry schema', () => {
     expect(doc.featureViews[1].ttlSeconds).toBeUndefined();
   });
 
+  test('keyTtlSeconds shorter than an online view\'s TTL is refused (values would expire while fresh)', () => {
+    const doc = fixtureRegistry('/data/offline', { type: 'redis', keyTtlSeconds: 7200 });
+    expect(messages(doc)).toEqual([
+      "onlineStore.keyTtlSeconds: 7200 is shorter than the ttlSeconds (86400) of feature view 'pair_stats': its values would expire while still fresh; give at least 86400",
+    ]);
+    doc.featureViews[2].online = false;
+    expect(messages(doc)).toEqual([]);
+    expect(messages(fixtureRegistry('/data/offline', { type: 'redis', keyTtlSeconds: 0 }))).toEqual(['onlineStore.keyTtlSeconds: Too small: expected number to be >0']);
+  });
+
+  test('a DynamoDB online store: table, region and endpoint checked, defaults applied', () => {
+    expect(featureRegistrySchema.parse(fixtureRegistry('/data/offline', { type: 'dynamodb', table: 'acme-features', region: 'eu-west-1' })).onlineStore).toEqual({
+      type: 'dynamodb', table: 'acme-features', region: 'eu-west-1', keyPrefix: 'cdk-mlops:features:', requestTimeoutMs: 2000,
+    });
+    expect(messages(fixtureRegistry('/data/offline', { type: 'dynamodb', table: 'a b', region: 'Europe', endpoint: 'localhost:8000' }))).toEqual([
+      "onlineStore.table: must be a DynamoDB table name: 3 to 255 letters, digits, '_', '-' or '.'",
+      "onlineStore.region: must be an AWS region like 'eu-west-1'",
+      'onlineStore.endpoint: must be an http:// or https:// URL',
+    ]);
+  });
+
   test('an unknown entity is named with the view and the known entities', () => {
     const doc = base();
     doc.featureViews[0].entities = ['drivr'];

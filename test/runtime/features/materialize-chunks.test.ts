@@ -1,9 +1,9 @@
 import { fixtureRegistry, tempDir, writeFixtureData } from './helpers';
 import {
-  FeatureCatalog, MemoryOnlineStore, OnlineWriteBatch, keyspaceFor, materialize, readWatermark,
+  FeatureCatalog, MemoryOnlineStore, OnlineWriteBatch, keyspaceFor, materialize, readWatermark, valueSchemaOf,
 } from '../../../src/runtime/features';
 
-// Publishing in bounded chunks: values first, the watermarks last (the commit point).
+// Publishing in bounded chunks: value schemas first, then the rows, the watermarks last (the commit point).
 
 let tmp: { dir: string; remove: () => void };
 let catalog: FeatureCatalog;
@@ -17,7 +17,7 @@ afterAll(() => tmp.remove());
 
 /** A memory store that records each commit and what the watermarks were when it came. */
 class RecordingStore extends MemoryOnlineStore {
-  public readonly commits: { hashes: number; strings: string[]; watermarksBefore: number }[] = [];
+  public readonly commits: { rows: number; other: string[]; watermarksBefore: number }[] = [];
   public failAt?: number;
   public override async commit(batch: OnlineWriteBatch): Promise<void> {
     if (this.failAt === this.commits.length + 1) {
@@ -25,7 +25,8 @@ class RecordingStore extends MemoryOnlineStore {
       throw new Error('Command timed out');
     }
     const watermarksBefore = (await watermarks(this)).filter((w) => w !== null).length;
-    this.commits.push({ hashes: batch.hashes.length, strings: batch.strings.map((s) => s.key), watermarksBefore });
+    const isRow = (key: string) => !key.includes(':__schema__:') && !key.includes(':__watermark__:');
+    this.commits.push({ rows: batch.writes.filter((w) => isRow(w.key)).length, other: batch.writes.filter((w) => !isRow(w.key)).map((w) => w.key), watermarksBefore });
     await super.commit(batch);
   }
 }
@@ -45,17 +46,22 @@ test('with a chunk size below the entity count, every entity is published in chu
   expect(chunked.entitiesWritten).toBe(one.entitiesWritten);
   expect(store.dump()).toEqual(reference.dump());
   const chunks = Math.ceil(one.entitiesWritten / 2);
-  expect(store.commits).toHaveLength(chunks + 1);
-  // Every value chunk is bounded and carries no watermark; the last commit is only the watermarks.
-  for (const c of store.commits.slice(0, chunks)) {
-    expect(c.hashes).toBeGreaterThan(0);
-    expect(c.hashes).toBeLessThanOrEqual(2);
-    expect(c.strings).toEqual([]);
-  }
-  const last = store.commits[chunks];
-  expect(last.hashes).toBe(0);
+  expect(store.commits).toHaveLength(1 + chunks + 1);
+  const views = ['driver_stats', 'customer_profile', 'pair_stats'];
   const ks = keyspaceFor(catalog);
-  expect(last.strings).toEqual(['driver_stats', 'customer_profile', 'pair_stats'].map((v) => ks.watermark(v)));
+  // First the value schemas the rows name, alone.
+  expect(store.commits[0]).toEqual({
+    rows: 0, other: views.map((v) => ks.schema(v, valueSchemaOf(catalog.view(v).definition.features).fingerprint)), watermarksBefore: 0,
+  });
+  // Every row chunk is bounded and carries nothing else; the last commit is only the watermarks.
+  for (const c of store.commits.slice(1, 1 + chunks)) {
+    expect(c.rows).toBeGreaterThan(0);
+    expect(c.rows).toBeLessThanOrEqual(2);
+    expect(c.other).toEqual([]);
+  }
+  const last = store.commits[1 + chunks];
+  expect(last.rows).toBe(0);
+  expect(last.other).toEqual(views.map((v) => ks.watermark(v)));
   // No watermark existed while the values were being written.
   expect(store.commits.map((c) => c.watermarksBefore)).toEqual(store.commits.map(() => 0));
   expect(await watermarks(store)).toEqual(await watermarks(reference));
@@ -66,13 +72,13 @@ test('the watermark moves only at the end: a failure mid-run leaves it unmoved, 
   await materialize(catalog, reference);
 
   const store = new RecordingStore();
-  store.failAt = 3;
+  store.failAt = 4; // the schemas, two chunks of rows, then the third chunk fails
   await expect(materialize(catalog, store, { chunkSize: 2 }))
     .rejects.toThrow(/^publishing chunk 3 of \d+ \(2 entities each\) failed: Command timed out; 2 chunk\(s\) were written, no watermark moved: re-run to complete/);
-  // Two chunks landed (a reader may see them); no watermark did.
-  expect(store.commits).toHaveLength(2);
+  // The schemas and two chunks landed (a reader may see them); no watermark did.
+  expect(store.commits).toHaveLength(3);
   expect(await watermarks(store)).toEqual([null, null, null]);
-  expect(Object.keys(store.dump())).toHaveLength(4);
+  expect(Object.keys(store.dump()).filter((k) => !k.includes(':__schema__:'))).toHaveLength(4);
 
   const rerun = await materialize(catalog, store, { chunkSize: 2 });
   expect(rerun.views.every((v) => v.mode === 'full')).toBe(true);

@@ -1,5 +1,5 @@
 import { featureRegistrySchema } from '../../../src/runtime/config/features';
-import { OnlineKeyspace, RedisOnlineStore, openOnlineStore } from '../../../src/runtime/features';
+import { MemoryOnlineStore, OnlineKeyspace, RedisOnlineStore, openOnlineStore } from '../../../src/runtime/features';
 import { redactUrl } from '../../../src/runtime/features/online-store';
 
 const redisConfig = (extra: Record<string, unknown>) => featureRegistrySchema.parse({
@@ -28,14 +28,27 @@ describe('Redis online store settings', () => {
     expect(redactUrl('redis://:tok@h:1')).toBe('redis://:***@h:1');
   });
 
-  test('DynamoDB is accepted by the schema but refused by this runtime with a clear message', async () => {
-    await expect(openOnlineStore({ type: 'dynamodb', table: 'features' })).rejects.toThrow("onlineStore.type: 'dynamodb' is not supported by this runtime");
-  });
-
   test('key layout', () => {
     const ks = new OnlineKeyspace('cdk-mlops:features:', 'fraud');
     expect(ks.row('driver_stats', '1001')).toBe('cdk-mlops:features:fraud:driver_stats:1001');
     expect(ks.watermark('driver_stats')).toBe('cdk-mlops:features:fraud:__watermark__:driver_stats');
+    expect(ks.schema('driver_stats', '0123456789abcdef')).toBe('cdk-mlops:features:fraud:__schema__:driver_stats:0123456789abcdef');
     expect(new OnlineKeyspace('a*b:', 'p').pattern()).toBe('a\\*b:p:*');
+  });
+
+  test('the in-process store expires keys as Redis does (ttlMs after the write), and hides them at once', async () => {
+    let now = 1_000_000;
+    const mem = new MemoryOnlineStore(() => now);
+    await mem.commit({ writes: [{ key: 'a', value: '1', ttlMs: 500 }, { key: 'b', value: '2' }] });
+    expect(await mem.readValues(['a', 'b', 'c'])).toEqual(['1', '2', null]);
+    now += 499;
+    expect(await mem.get('a')).toBe('1');
+    now += 1;
+    expect(await mem.readValues(['a', 'b'])).toEqual([null, '2']);
+    expect(mem.dump()).toEqual({ b: '2' });
+    // a rewrite starts a new lifetime
+    await mem.commit({ writes: [{ key: 'a', value: '3', ttlMs: 500 }] });
+    now += 499;
+    expect(await mem.get('a')).toBe('3');
   });
 });

@@ -1,31 +1,46 @@
+import { parseRow, encodeRow, valueSchemaOf } from '../../../src/runtime/features/rows';
 import { canonicalJoinKey, decodeFeatureValue, encodeFeatureValue, entityKeyText, formatProtoTimestamp } from '../../../src/runtime/features/values';
 
 describe('online value encoding', () => {
   test.each([
-    [42n, 'int64', 'i42', 42],
-    [-7, 'int32', 'i-7', -7],
-    [2n ** 60n, 'int64', 'i1152921504606846976', '1152921504606846976'], // beyond 2^53: a string, as proto3 JSON writes int64
-    [0.1, 'float64', 'f0.1', 0.1],
-    [NaN, 'float64', 'fNaN', null],
-    [Infinity, 'float32', 'fInfinity', null],
-    ['héllo:wörld', 'string', 'shéllo:wörld', 'héllo:wörld'],
-    ['', 'string', 's', ''],
-    [true, 'bool', 'b1', true],
-    [false, 'bool', 'b0', false],
-    [new Date('2024-01-01T00:00:01.500Z'), 'unix_timestamp', 't1704067201500', 1704067201.5],
-    [null, 'int64', 'n', null],
-    [undefined, 'string', 'n', null],
+    [42n, 'int64', 42, 42],
+    [-7, 'int32', -7, -7],
+    [2n ** 60n, 'int64', '1152921504606846976', '1152921504606846976'], // beyond 2^53: a string, as proto3 JSON writes int64
+    [0.1, 'float64', 0.1, 0.1],
+    [NaN, 'float64', null, null],
+    [Infinity, 'float32', null, null],
+    [3n, 'float64', 3, 3],
+    ['héllo:wörld', 'string', 'héllo:wörld', 'héllo:wörld'],
+    ['', 'string', '', ''],
+    [true, 'bool', true, true],
+    [false, 'bool', false, false],
+    [new Date('2024-01-01T00:00:01.500Z'), 'unix_timestamp', 1704067201500, 1704067201.5],
+    [null, 'int64', null, null],
+    [undefined, 'string', null, null],
   ] as const)('%p as %s <-> %p <-> %p', (value, type, stored, json) => {
     expect(encodeFeatureValue(value, type)).toBe(stored);
-    expect(decodeFeatureValue(stored)).toEqual(json);
-    expect(decodeFeatureValue(Buffer.from(stored, 'utf8'))).toEqual(json);
+    // through a stored row and back: the JSON text keeps every value exactly
+    const schema = valueSchemaOf([{ name: 'x', valueType: type }]);
+    const row = parseRow(Buffer.from(encodeRow(schema, 1, null, [encodeFeatureValue(value, type)]), 'utf8'));
+    expect(decodeFeatureValue(row[3], type)).toEqual(json);
   });
 
   test('a value of the wrong type is refused with what was expected', () => {
     expect(() => encodeFeatureValue('1', 'int64')).toThrow('expected int64, got "1" (string)');
     expect(() => encodeFeatureValue(1.5, 'int32')).toThrow('expected int32, got 1.5 (number)');
     expect(() => encodeFeatureValue(1, 'bool')).toThrow('expected bool, got 1 (number)');
-    expect(() => decodeFeatureValue('x1')).toThrow('has no known type tag');
+  });
+
+  test('a row is [schema, event ts, created ts, values...]; anything else is refused', () => {
+    const schema = valueSchemaOf([{ name: 'a', valueType: 'float64' }, { name: 'b', valueType: 'string' }]);
+    expect(schema.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    // the fingerprint covers names, types and order
+    expect(valueSchemaOf([{ name: 'b', valueType: 'string' }, { name: 'a', valueType: 'float64' }]).fingerprint).not.toBe(schema.fingerprint);
+    expect(valueSchemaOf([{ name: 'a', valueType: 'float32' }, { name: 'b', valueType: 'string' }]).fingerprint).not.toBe(schema.fingerprint);
+    expect(encodeRow(schema, 1704067200000, null, [0.5, 'x'])).toBe(`["${schema.fingerprint}",1704067200000,null,0.5,"x"]`);
+    expect(parseRow(`["${schema.fingerprint}",1,2,0.5,"x"]`)).toEqual([schema.fingerprint, 1, 2, 0.5, 'x']);
+    expect(() => parseRow('i42')).toThrow('stored online value "i42" is not a feature row');
+    expect(() => parseRow('["f",null,null]')).toThrow('is not a feature row');
   });
 
   test('join keys are canonical, typed and range-checked', () => {

@@ -182,10 +182,10 @@ describe('serve: errors of the real feature server (cdk-mlops features serve)', 
       featureServices: [{ name: 'drivers_v1', features: ['driver_stats:conv_rate', 'driver_stats:avg_daily_trips'] }],
       featureServer: { maxEntitiesPerRequest: 3 },
     });
-    const read = store.readHashes.bind(store);
-    store.readHashes = async (reads) => {
+    const read = store.readValues.bind(store);
+    store.readValues = async (keys) => {
       if (failing) throw new Error('redis: connection lost (internal host 10.0.0.7:6379)');
-      return read(reads);
+      return read(keys);
     };
     features = await startFeatureServer({ catalog, store, host: '127.0.0.1', port: 0, processMetrics: false });
   });
