@@ -1,4 +1,6 @@
 import { GitOpsEnvironment } from './environments';
+import { KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT, karpenterInterruptionQueueName } from '../constructs/gpu-training-pool/karpenter-names';
+import { compareStrings } from '../util/compare';
 
 /**
  * The Argo CD bootstrap of a GitOps repository, as plain Kubernetes objects (rendered to YAML
@@ -8,6 +10,8 @@ import { GitOpsEnvironment } from './environments';
  * argocd/<env>/bootstrap.yaml               applied once by hand: AppProject <p>-<env>-bootstrap
  *                                           and the root Application <p>-<env>-root (app of apps)
  * argocd/<env>/apps/project.yaml            wave -3  AppProject <p>-<env> (what the apps may touch)
+ * argocd/<env>/apps/repository-<add-on>.yaml wave -3 the Helm OCI registry an add-on's chart comes from
+ *                                                    (an Argo CD repository Secret without credentials)
  * argocd/<env>/apps/<add-on>.yaml           wave -2  cluster add-ons and their CRDs: External Secrets
  *                                                    Operator always, others as configured
  * argocd/<env>/apps/platform.yaml           wave -1  dist/<env>/k8s/platform.yaml: namespaces,
@@ -66,13 +70,27 @@ export const DEFAULT_CLUSTER_RESOURCES: readonly ClusterResource[] = [
 /** Annotation of an add-on Application listing the API groups whose CRDs it installs. */
 export const PROVIDES_API_GROUPS_ANNOTATION = 'cdk-mlops.io/provides-api-groups';
 
+/** What an add-on's environment-dependent Helm values are computed from. */
+export interface AddonContext {
+  readonly platformName: string;
+  /** The environment (`dev`): its cluster is `<platformName>-<environment>` unless it is an existing one. */
+  readonly environment: string;
+}
+
 /** What an add-on is, as the Argo CD Application that installs it. */
 export interface ClusterAddonSpec {
   /** Application name suffix (`<platform>-<env>-<name>`), DNS-1123. */
   readonly name: string;
+  /**
+   * Where it comes from, as given: an `https://` Helm repository, an `oci://` registry path
+   * (Helm chart in an OCI registry) or a Git URL.
+   */
+  readonly repoURL: string;
+  /** Helm values that differ per environment (cluster name, queue names), merged over the fixed ones. */
+  readonly environmentValues?: (context: AddonContext) => Record<string, unknown>;
   /** Namespace its namespaced objects go to; undefined for cluster-scoped objects only (CRDs). */
   readonly namespace?: string;
-  /** The Argo CD `source` (a Helm chart or a Git path). */
+  /** The Argo CD `source` (a Helm chart or a Git path); an OCI registry's `repoURL` has no scheme there. */
   readonly source: Readonly<Record<string, unknown>>;
   /** API groups whose CRDs it installs (checked against what dist/ uses). */
   readonly apiGroups: readonly string[];
@@ -86,7 +104,15 @@ export interface ClusterAddonSpec {
 export interface HelmAddonOptions {
   /** Application name suffix and Helm release name (DNS-1123). */
   readonly name: string;
-  /** Helm repository URL (`https://...`). */
+  /**
+   * Where the chart is: a Helm repository (`https://charts.example.com`) or, for a chart in an
+   * OCI registry, the registry path without the chart name (`oci://public.ecr.aws/karpenter` for
+   * `oci://public.ecr.aws/karpenter/karpenter`). An OCI chart is read the way every Argo CD 2.x
+   * and 3.x does: the Application's `repoURL` without the scheme, and a repository Secret
+   * (`argocd/<env>/apps/repository-<name>.yaml`, type `helm`, `enableOCI: "true"`, no
+   * credentials: for public registries) that tells Argo CD the URL is an OCI registry.
+   * @see https://argo-cd.readthedocs.io/en/stable/user-guide/helm/
+   */
   readonly repoURL: string;
   readonly chart: string;
   /** Exact chart version. */
@@ -98,7 +124,35 @@ export interface HelmAddonOptions {
   readonly apiGroups?: string[];
   /** Cluster-scoped kinds beyond the defaults. @default [] */
   readonly clusterResources?: ClusterResource[];
+  /** Values computed per environment, merged over `values`. @default - none */
+  readonly environmentValues?: (context: AddonContext) => Record<string, unknown>;
 }
+
+/** Options of {@link ClusterAddon.karpenter}. */
+export interface KarpenterAddonOptions {
+  /** Chart version (`oci://public.ecr.aws/karpenter/karpenter`); 1.11 supports Kubernetes 1.29 to 1.35. @default '1.11.1' */
+  readonly version?: string;
+  /**
+   * The cluster of an environment (`settings.clusterName`).
+   * @default - `<platformName>-<environment>`, the cluster MlPlatform creates
+   */
+  readonly clusterName?: (environment: string) => string;
+  /** Further Helm values, merged over the defaults. @default {} */
+  readonly values?: Record<string, unknown>;
+}
+
+/** Options of {@link ClusterAddon.kueue}. */
+export interface KueueAddonOptions {
+  /** Chart version (`oci://registry.k8s.io/kueue/charts/kueue`); >= 0.15 for `kueue.x-k8s.io/v1beta2`. @default '0.16.8' */
+  readonly version?: string;
+  /** Helm values. @default {} - the chart's defaults */
+  readonly values?: Record<string, unknown>;
+}
+
+/** Karpenter's chart registry (OCI, public ECR: anonymous pulls). */
+export const KARPENTER_CHART_REPO = 'oci://public.ecr.aws/karpenter';
+/** Kueue's chart registry (OCI, registry.k8s.io). */
+export const KUEUE_CHART_REPO = 'oci://registry.k8s.io/kueue/charts';
 
 /**
  * Software the platform's cluster plane needs in the cluster (operators and their CRDs),
@@ -161,6 +215,7 @@ export class ClusterAddon {
   public static gatewayApiCrds(options: { readonly version?: string } = {}): ClusterAddon {
     return new ClusterAddon({
       name: 'gateway-api-crds',
+      repoURL: 'https://github.com/kubernetes-sigs/gateway-api.git',
       source: { repoURL: 'https://github.com/kubernetes-sigs/gateway-api.git', targetRevision: options.version ?? 'v1.3.0', path: 'config/crd/standard' },
       apiGroups: ['gateway.networking.k8s.io'],
       clusterResources: [
@@ -171,13 +226,79 @@ export class ClusterAddon {
     });
   }
 
-  /** Any Helm chart from an HTTPS Helm repository. */
+  /**
+   * Karpenter v1 (chart `karpenter` from `oci://public.ecr.aws/karpenter`, CRDs of `karpenter.sh`
+   * and `karpenter.k8s.aws`) in namespace `karpenter` with ServiceAccount `karpenter`: the names the
+   * platform's `KarpenterController` binds its IAM role to (EKS Pod Identity). Per environment,
+   * `settings.clusterName` and `settings.interruptionQueue` name that environment's cluster and
+   * the queue the controller's EventBridge rules fill. The controller runs on the system nodes
+   * (the chart keeps it off Karpenter's own nodes).
+   * Chart versions: https://gallery.ecr.aws/karpenter/karpenter (pin one the cluster's
+   * Kubernetes version supports: https://karpenter.sh/docs/upgrading/compatibility/).
+   */
+  public static karpenter(options: KarpenterAddonOptions = {}): ClusterAddon {
+    return ClusterAddon.helm({
+      name: 'karpenter',
+      repoURL: KARPENTER_CHART_REPO,
+      chart: 'karpenter',
+      version: options.version ?? '1.11.1',
+      namespace: KARPENTER_NAMESPACE,
+      values: mergeValues({
+        serviceAccount: { create: true, name: KARPENTER_SERVICE_ACCOUNT },
+        controller: { resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } } },
+      }, options.values ?? {}),
+      environmentValues: ({ platformName, environment }) => ({
+        settings: {
+          clusterName: options.clusterName ? options.clusterName(environment) : `${platformName}-${environment}`,
+          interruptionQueue: karpenterInterruptionQueueName(platformName, environment),
+        },
+      }),
+      apiGroups: ['karpenter.k8s.aws', 'karpenter.sh'],
+      clusterResources: [
+        { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass' },
+        { group: 'karpenter.sh', kind: 'NodeClaim' },
+        { group: 'karpenter.sh', kind: 'NodePool' },
+      ],
+    });
+  }
+
+  /**
+   * Kueue (chart `kueue` from `oci://registry.k8s.io/kueue/charts`, namespace `kueue-system`):
+   * the admission of GpuTrainingPool's queues. Its cluster-scoped kinds (ClusterQueue,
+   * ResourceFlavor, Cohort, WorkloadPriorityClass, Topology, AdmissionCheck), its mutating webhook
+   * and visibility APIService, and the PriorityClass each GpuTrainingPool writes beside its
+   * queues are whitelisted for the project.
+   * Chart versions: https://github.com/kubernetes-sigs/kueue/releases (>= 0.15 serves
+   * `kueue.x-k8s.io/v1beta2`, which GpuTrainingPool writes).
+   */
+  public static kueue(options: KueueAddonOptions = {}): ClusterAddon {
+    return ClusterAddon.helm({
+      name: 'kueue',
+      repoURL: KUEUE_CHART_REPO,
+      chart: 'kueue',
+      version: options.version ?? '0.16.8',
+      namespace: 'kueue-system',
+      values: options.values,
+      apiGroups: ['kueue.x-k8s.io'],
+      clusterResources: [
+        { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration' },
+        { group: 'apiregistration.k8s.io', kind: 'APIService' },
+        ...['AdmissionCheck', 'ClusterQueue', 'Cohort', 'ResourceFlavor', 'Topology', 'WorkloadPriorityClass'].map((kind) => ({ group: 'kueue.x-k8s.io', kind })),
+        { group: 'scheduling.k8s.io', kind: 'PriorityClass' },
+      ],
+    });
+  }
+
+  /** Any Helm chart, from a Helm repository (`https://`) or an OCI registry (`oci://`). */
   public static helm(options: HelmAddonOptions): ClusterAddon {
+    const oci = typeof options.repoURL === 'string' && options.repoURL.startsWith('oci://');
     return new ClusterAddon({
       name: options.name,
+      repoURL: options.repoURL,
       namespace: options.namespace,
+      environmentValues: options.environmentValues,
       source: {
-        repoURL: options.repoURL,
+        repoURL: oci ? options.repoURL.slice('oci://'.length) : options.repoURL,
         chart: options.chart,
         targetRevision: options.version,
         helm: { releaseName: options.name, ...(options.values && Object.keys(options.values).length ? { valuesObject: options.values } : {}) },
@@ -190,18 +311,54 @@ export class ClusterAddon {
 
   private constructor(public readonly spec: ClusterAddonSpec) {}
 
+  /** Whether the chart comes from an OCI registry (and needs a repository Secret in Argo CD). */
+  public get isOci(): boolean {
+    return typeof this.spec.repoURL === 'string' && this.spec.repoURL.startsWith('oci://');
+  }
+
+  /** The Argo CD `source` of the add-on in an environment (with its environment's values). */
+  public sourceFor(context: AddonContext): Record<string, unknown> {
+    const source = this.spec.source;
+    if (!this.spec.environmentValues) return { ...source };
+    const helm = (source.helm ?? {}) as Record<string, unknown>;
+    const values = mergeValues((helm.valuesObject ?? {}) as Record<string, unknown>, this.spec.environmentValues(context));
+    return { ...source, helm: { ...helm, valuesObject: values } };
+  }
+
   /** Problems of this add-on's definition. */
   public problems(): string[] {
     const p: string[] = [];
     const s = this.spec;
     if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(s.name ?? '')) p.push(`addons: ${JSON.stringify(s.name)} is not an add-on name; expected a DNS-1123 label of at most 42 characters`);
     if (s.namespace !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s.namespace)) p.push(`addons.${s.name}.namespace: ${JSON.stringify(s.namespace)} is not a namespace name`);
-    if (typeof s.source.repoURL !== 'string' || !/^https:\/\/\S+$/.test(s.source.repoURL)) p.push(`addons.${s.name}.repoURL: ${JSON.stringify(s.source.repoURL)} is not an https:// URL`);
+    const chart = s.source.chart;
+    if (typeof s.repoURL !== 'string' || !/^(https|oci):\/\/\S+$/.test(s.repoURL) || (chart === undefined && !s.repoURL.startsWith('https://'))) {
+      p.push(`addons.${s.name}.repoURL: ${JSON.stringify(s.repoURL)} is not a chart location; expected an https:// Helm repository or an oci:// registry path${chart === undefined ? ' (a Git source needs https://)' : ''}`);
+    } else if (s.repoURL.startsWith('oci://')) {
+      const m = /^oci:\/\/([a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?)(\/[a-z0-9._-]+)*$/.exec(s.repoURL);
+      if (!m) {
+        p.push(`addons.${s.name}.repoURL: ${JSON.stringify(s.repoURL)} is not an OCI registry path; expected oci://<registry host>/<path> in lower case, without a trailing '/', a tag or a digest (e.g. ${JSON.stringify(KARPENTER_CHART_REPO)})`);
+      } else if (typeof chart === 'string' && s.repoURL.slice(`oci://${m[1]}/`.length).split('/').length > 1 && s.repoURL.endsWith(`/${chart}`)) {
+        // (a single path segment named like the chart is the registry's namespace: oci://public.ecr.aws/karpenter, chart karpenter)
+        p.push(`addons.${s.name}.repoURL: ${JSON.stringify(s.repoURL)} ends with the chart name '${chart}'; expected the registry path without it (${JSON.stringify(s.repoURL.slice(0, -chart.length - 1))}) and chart '${chart}'`);
+      }
+    }
     if (typeof s.source.targetRevision !== 'string' || !/^v?\d+\.\d+\.\d+\S*$/.test(s.source.targetRevision)) {
       p.push(`addons.${s.name}.version: ${JSON.stringify(s.source.targetRevision)} is not an exact version; expected e.g. 1.2.3 (a range would change what is installed without a commit)`);
     }
     return p;
   }
+}
+
+/** Deep merge of Helm values: objects merge key by key, anything else (arrays included) from `over`. */
+export function mergeValues(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const plain = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = plain(b) && plain(v) ? mergeValues(b, v) : v;
+  }
+  return out;
 }
 
 /** Sync waves of the child applications. */
@@ -230,6 +387,8 @@ function wave(n: number): Record<string, string> {
 /** `argocd/<env>/bootstrap.yaml`: the bootstrap project and the root application. */
 export function bootstrapObjects(s: ArgoCdSettings, env: GitOpsEnvironment): KubeObject[] {
   const name = `${s.platformName}-${env.name}`;
+  // The root application also writes the repository Secrets of OCI add-ons (argocd/<env>/apps).
+  const secrets = s.addons.some((a) => a.isOci) ? [{ group: '', kind: 'Secret' }] : [];
   return [
     {
       apiVersion: 'argoproj.io/v1alpha1',
@@ -240,7 +399,7 @@ export function bootstrapObjects(s: ArgoCdSettings, env: GitOpsEnvironment): Kub
         sourceRepos: [s.repositoryUrl],
         destinations: [{ server: s.destinationServer, namespace: s.namespace }],
         clusterResourceWhitelist: [],
-        namespaceResourceWhitelist: [{ group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'AppProject' }],
+        namespaceResourceWhitelist: [...secrets, { group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'AppProject' }],
       },
     },
     {
@@ -264,7 +423,7 @@ export function appObjects(s: ArgoCdSettings, env: GitOpsEnvironment): Record<st
   const addons = s.addons.map((a) => a.spec);
   const clusterResources = [...DEFAULT_CLUSTER_RESOURCES, ...addons.flatMap((a) => a.clusterResources), ...s.clusterResources]
     .filter((r, i, all) => all.findIndex((o) => o.group === r.group && o.kind === r.kind) === i)
-    .sort((a, b) => a.group.localeCompare(b.group) || a.kind.localeCompare(b.kind));
+    .sort((a, b) => compareStrings(a.group, b.group) || compareStrings(a.kind, b.kind));
   const addonNamespaces = [...new Set(addons.map((a) => a.namespace).filter((n): n is string => n !== undefined))].sort();
   const sourceRepos = [...new Set(addons.map((a) => a.source.repoURL as string))].sort();
   const app = (file: string, w: number, spec: Record<string, unknown>, annotations: Record<string, string> = {}): KubeObject => ({
@@ -299,12 +458,35 @@ export function appObjects(s: ArgoCdSettings, env: GitOpsEnvironment): Record<st
       syncPolicy: { automated: automated(env), syncOptions: ['PruneLast=true'] },
     }),
   };
-  for (const a of addons) {
+  const context: AddonContext = { platformName: s.platformName, environment: env.name };
+  for (const addon of s.addons) {
+    const a = addon.spec;
     objects[`${a.name}.yaml`] = app(a.name, SYNC_WAVES.addons, {
-      source: a.source,
+      source: addon.sourceFor(context),
       destination: a.namespace === undefined ? { server: s.destinationServer } : { server: s.destinationServer, namespace: a.namespace },
       syncPolicy: { automated: automated(env), syncOptions: [...a.syncOptions] },
     }, a.apiGroups.length ? { [PROVIDES_API_GROUPS_ANNOTATION]: [...a.apiGroups].sort().join(',') } : {});
+  }
+  // One repository declaration per OCI registry path, named after the first add-on using it.
+  const seenRegistries = new Set<string>();
+  for (const addon of s.addons.filter((a) => a.isOci)) {
+    const url = addon.spec.source.repoURL as string;
+    if (seenRegistries.has(url)) continue;
+    seenRegistries.add(url);
+    objects[`repository-${addon.spec.name}.yaml`] = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: `${name}-repo-${addon.spec.name}`,
+        namespace: s.namespace,
+        labels: { ...labels(s, env), 'argocd.argoproj.io/secret-type': 'repository' },
+        annotations: wave(SYNC_WAVES.project),
+      },
+      type: 'Opaque',
+      // No credentials: the registry is read anonymously. This only tells Argo CD that the URL
+      // (without oci://, as the Application's repoURL) is a Helm chart registry over OCI.
+      stringData: { name: `${addon.spec.name}-charts`, type: 'helm', url, enableOCI: 'true' },
+    };
   }
   return objects;
 }

@@ -11,9 +11,11 @@ export { PINNED_ACTIONS } from './actions';
 export type { PinnedAction } from './actions';
 export {
   appObjects, argoCdValues, bootstrapObjects, ClusterAddon, deployBranch, DEFAULT_CLUSTER_RESOURCES, EXTERNAL_SECRETS_CHART_REPO,
-  EXTERNAL_SECRETS_NAMESPACE, PROVIDES_API_GROUPS_ANNOTATION, resolveAddons, SYNC_WAVES,
+  EXTERNAL_SECRETS_NAMESPACE, KARPENTER_CHART_REPO, KUEUE_CHART_REPO, mergeValues, PROVIDES_API_GROUPS_ANNOTATION, resolveAddons, SYNC_WAVES,
 } from './argocd';
-export type { ArgoCdSettings, ClusterAddonSpec, ClusterResource, HelmAddonOptions, KubeObject } from './argocd';
+export type {
+  AddonContext, ArgoCdSettings, ClusterAddonSpec, ClusterResource, HelmAddonOptions, KarpenterAddonOptions, KubeObject, KueueAddonOptions,
+} from './argocd';
 export { deployWorkflow, promoteWorkflow, pullRequestWorkflow, planRoleVariable, DEPLOY_ROLE_VARIABLE, PROMOTION_TOKEN_SECRET } from './workflows';
 export type { Workflow, WorkflowJob, WorkflowStep, WorkflowSettings } from './workflows';
 export { codeOwnersLines, pullRequestTemplateLines } from './review';

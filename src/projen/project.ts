@@ -294,9 +294,10 @@ export function argoCdReadmeLines(s: ArgoCdSettings, argoCdChartVersion: string)
     '| wave | application | syncs |',
     '| ---: | --- | --- |',
     '| -3 | `<platform>-<env>` (AppProject) | what the applications below may create |',
+    ...(s.addons.some((a) => a.isOci) ? ['| -3 | `repository-<add-on>.yaml` (Secret) | the OCI registry of an add-on\'s chart, for Argo CD: no credentials (public registry) |'] : []),
     ...s.addons.map((a) => {
       const src = a.spec.source as { chart?: string; path?: string; repoURL: string; targetRevision: string };
-      const what = src.chart ? `Helm chart \`${src.chart}\` ${src.targetRevision} (${src.repoURL})` : `\`${src.path}\` of ${src.repoURL} at ${src.targetRevision}`;
+      const what = src.chart ? `Helm chart \`${src.chart}\` ${src.targetRevision} (${a.spec.repoURL})` : `\`${src.path}\` of ${a.spec.repoURL} at ${src.targetRevision}`;
       const crds = a.spec.apiGroups.length ? `; CRDs of ${a.spec.apiGroups.map((g) => `\`${g}\``).join(', ')}` : '';
       return `| -2 | \`<platform>-<env>-${a.spec.name}\` | ${what}${a.spec.namespace ? ` in namespace \`${a.spec.namespace}\`` : ''}${crds} |`;
     }),
@@ -330,6 +331,12 @@ export function argoCdReadmeLines(s: ArgoCdSettings, argoCdChartVersion: string)
     );
   }
   lines.push(
+    ...(s.addons.some((a) => a.isOci) ? [
+      '`bootstrap.yaml` lets the root application write Secrets in the Argo CD namespace only because an add-on',
+      'comes from an OCI registry (its repository declaration): after adding the first such add-on to an',
+      'environment that is already bootstrapped, apply its `bootstrap.yaml` again.',
+      '',
+    ] : []),
     '## Repository access',
     '',
     `If \`${s.repositoryUrl}\` is private, give Argo CD read access once per cluster: a GitHub App or a`,

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
 import { AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject';
 import { BASE_OPTIONS, ENVIRONMENTS, readTree, synthProject, yamlDocs } from './support';
+import { KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT, karpenterInterruptionQueueName } from '../../src/constructs/gpu-training-pool/karpenter-names';
 import { MARKDOWN_MARKER } from '../../src/diff';
 import { ClusterAddon, MlopsGitOpsProject, PINNED_ACTIONS, PROVIDES_API_GROUPS_ANNOTATION, SYNC_WAVES } from '../../src/projen';
 import { promotionOrderScript } from '../../src/projen/workflows';
@@ -402,9 +403,118 @@ describe('cluster add-ons', () => {
   test('bad add-ons are refused: a range instead of a version, a reserved or repeated name, a plain-http repository', () => {
     const helm = (over: Partial<Parameters<typeof ClusterAddon.helm>[0]>) => ClusterAddon.helm({ name: 'x', repoURL: 'https://e.com', chart: 'x', version: '1.0.0', namespace: 'x', ...over });
     expect(() => synthProject({ addons: [helm({ version: '^1.0.0' }), helm({ name: 'y', repoURL: 'http://e.com' })] })).toThrow(
-      'addons.x.version: "^1.0.0" is not an exact version; expected e.g. 1.2.3 (a range would change what is installed without a commit)\n  - addons.y.repoURL: "http://e.com" is not an https:// URL');
+      'addons.x.version: "^1.0.0" is not an exact version; expected e.g. 1.2.3 (a range would change what is installed without a commit)\n'
+      + '  - addons.y.repoURL: "http://e.com" is not a chart location; expected an https:// Helm repository or an oci:// registry path');
     expect(() => synthProject({ addons: [helm({}), helm({})] })).toThrow("addons: 'x' is given twice");
     expect(() => synthProject({ addons: [helm({ name: 'workloads' })] })).toThrow("addons: 'workloads' is reserved");
+  });
+});
+
+describe('add-ons from OCI registries: Karpenter and Kueue', () => {
+  let ociDir: string;
+  beforeAll(() => {
+    ({ dir: ociDir } = synthProject({ addons: [ClusterAddon.karpenter(), ClusterAddon.kueue()] }));
+  });
+  afterAll(() => fs.rmSync(ociDir, { recursive: true, force: true }));
+  const doc = (env: string, file: string) => yamlDocs(path.join(ociDir, 'argocd', env, 'apps', file))[0];
+
+  test.each(ENVIRONMENTS)('$name: the Applications name the registry without oci:// and the chart, pinned; valid Argo CD objects', (env) => {
+    const karpenter = doc(env.name, 'karpenter.yaml');
+    const kueue = doc(env.name, 'kueue.yaml');
+    expect(karpenter.spec.source).toMatchObject({ repoURL: 'public.ecr.aws/karpenter', chart: 'karpenter', targetRevision: '1.11.1', helm: { releaseName: 'karpenter' } });
+    expect(kueue.spec.source).toMatchObject({ repoURL: 'registry.k8s.io/kueue/charts', chart: 'kueue', targetRevision: '0.16.8', helm: { releaseName: 'kueue' } });
+    for (const a of [karpenter, kueue]) {
+      expect(() => new Application(a as any).validate()).not.toThrow();
+      expect(a.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe(String(SYNC_WAVES.addons));
+    }
+    expect(karpenter.metadata.annotations[PROVIDES_API_GROUPS_ANNOTATION]).toBe('karpenter.k8s.aws,karpenter.sh');
+    expect(kueue.metadata.annotations[PROVIDES_API_GROUPS_ANNOTATION]).toBe('kueue.x-k8s.io');
+    expect(kueue.spec.destination.namespace).toBe('kueue-system');
+  });
+
+  test.each(ENVIRONMENTS)('$name: Karpenter gets its environment\'s cluster and interruption queue, and the names the platform binds its IAM role to', (env) => {
+    const karpenter = doc(env.name, 'karpenter.yaml');
+    expect(karpenter.spec.destination.namespace).toBe(KARPENTER_NAMESPACE);
+    const values = karpenter.spec.source.helm.valuesObject;
+    expect(values.settings).toEqual({ clusterName: `acme-ml-${env.name}`, interruptionQueue: karpenterInterruptionQueueName('acme-ml', env.name) });
+    expect(values.settings.interruptionQueue).toBe(`acme-ml-${env.name}-karpenter`);
+    expect(values.serviceAccount).toEqual({ create: true, name: KARPENTER_SERVICE_ACCOUNT });
+    expect(values.controller.resources.limits).toEqual({ cpu: '1', memory: '1Gi' });
+  });
+
+  test.each(ENVIRONMENTS)('$name: one repository Secret per registry, without credentials, in the project wave', (env) => {
+    const files = fs.readdirSync(path.join(ociDir, 'argocd', env.name, 'apps')).sort();
+    expect(files.filter((f) => f.startsWith('repository-'))).toEqual(['repository-karpenter.yaml', 'repository-kueue.yaml']);
+    const secret = doc(env.name, 'repository-karpenter.yaml');
+    expect(secret).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: `acme-ml-${env.name}-repo-karpenter`,
+        namespace: 'argocd',
+        labels: { 'app.kubernetes.io/part-of': 'acme-ml', 'app.kubernetes.io/managed-by': 'cdk-mlops', 'cdk-mlops.io/environment': env.name, 'argocd.argoproj.io/secret-type': 'repository' },
+        annotations: { 'argocd.argoproj.io/sync-wave': String(SYNC_WAVES.project) },
+      },
+      type: 'Opaque',
+      stringData: { name: 'karpenter-charts', type: 'helm', url: 'public.ecr.aws/karpenter', enableOCI: 'true' },
+    });
+    expect(doc(env.name, 'repository-kueue.yaml').stringData).toEqual({ name: 'kueue-charts', type: 'helm', url: 'registry.k8s.io/kueue/charts', enableOCI: 'true' });
+    expect(Object.keys(secret.stringData).filter((k) => /password|username|key|token/i.test(k))).toEqual([]);
+  });
+
+  test('the bootstrap project may write those Secrets (and only with an OCI add-on); the project admits the registries, namespaces and kinds', () => {
+    const [bootstrap] = yamlDocs(path.join(ociDir, 'argocd', 'dev', 'bootstrap.yaml'));
+    expect(bootstrap.spec.namespaceResourceWhitelist).toEqual([{ group: '', kind: 'Secret' }, { group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'AppProject' }]);
+    const [plain] = yamlDocs(path.join(dir, 'argocd', 'dev', 'bootstrap.yaml'));
+    expect(plain.spec.namespaceResourceWhitelist).not.toContainEqual({ group: '', kind: 'Secret' });
+    const p = doc('dev', 'project.yaml');
+    expect(p.spec.sourceRepos).toEqual(['https://github.com/acme/ml-platform.git', 'https://charts.external-secrets.io', 'public.ecr.aws/karpenter', 'registry.k8s.io/kueue/charts']);
+    expect(p.spec.destinations.map((d: { namespace: string }) => d.namespace)).toEqual(['acme-ml-*', 'external-secrets', 'karpenter', 'kueue-system']);
+    const kinds = p.spec.clusterResourceWhitelist.map((r: { group: string; kind: string }) => `${r.group}/${r.kind}`);
+    for (const k of ['karpenter.sh/NodePool', 'karpenter.sh/NodeClaim', 'karpenter.k8s.aws/EC2NodeClass', 'kueue.x-k8s.io/ClusterQueue', 'kueue.x-k8s.io/ResourceFlavor',
+      'kueue.x-k8s.io/Cohort', 'scheduling.k8s.io/PriorityClass', 'admissionregistration.k8s.io/MutatingWebhookConfiguration', 'apiregistration.k8s.io/APIService']) {
+      expect(kinds).toContain(k);
+    }
+    expect(kinds).not.toContain('/Secret');
+    const readme = fs.readFileSync(path.join(ociDir, 'argocd', 'README.md'), 'utf8');
+    expect(readme).toContain('| -2 | `<platform>-<env>-karpenter` | Helm chart `karpenter` 1.11.1 (oci://public.ecr.aws/karpenter) in namespace `karpenter`');
+    expect(readme).toContain('| -3 | `repository-<add-on>.yaml` (Secret)');
+    expect(readme).toContain('apply its `bootstrap.yaml` again');
+  });
+
+  test('an existing cluster, another version, more values; two add-ons from one registry share one repository Secret', () => {
+    const { dir: d } = synthProject({
+      addons: [
+        ClusterAddon.karpenter({ version: '1.10.0', clusterName: (env) => `shared-${env}`, values: { replicas: 1, controller: { resources: { limits: { memory: '2Gi' } } } } }),
+        ClusterAddon.helm({ name: 'karpenter-extra', repoURL: 'oci://public.ecr.aws/karpenter', chart: 'karpenter-crd', version: '1.10.0', namespace: 'karpenter' }),
+      ],
+    });
+    try {
+      const a = yamlDocs(path.join(d, 'argocd', 'prod', 'apps', 'karpenter.yaml'))[0];
+      expect(a.spec.source.targetRevision).toBe('1.10.0');
+      expect(a.spec.source.helm.valuesObject).toMatchObject({
+        replicas: 1,
+        settings: { clusterName: 'shared-prod', interruptionQueue: 'acme-ml-prod-karpenter' },
+        controller: { resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } } },
+      });
+      expect(fs.readdirSync(path.join(d, 'argocd', 'prod', 'apps')).filter((f) => f.startsWith('repository-'))).toEqual(['repository-karpenter.yaml']);
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  test('a bad OCI location is refused, naming the add-on, the value and what is expected', () => {
+    const oci = (name: string, repoURL: string, chart = 'c') => ClusterAddon.helm({ name, repoURL, chart, version: '1.0.0', namespace: 'x' });
+    let message = '';
+    try {
+      synthProject({ addons: [oci('a', 'oci://public.ecr.aws/karpenter/karpenter', 'karpenter'), oci('b', 'oci://registry.k8s.io/kueue/charts/'), oci('c', 'public.ecr.aws/karpenter'), oci('d', 'oci://Registry.example.com/x:1.0')] });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('addons.a.repoURL: "oci://public.ecr.aws/karpenter/karpenter" ends with the chart name \'karpenter\'; expected the registry path without it ("oci://public.ecr.aws/karpenter") and chart \'karpenter\'');
+    expect(message).toContain('addons.b.repoURL: "oci://registry.k8s.io/kueue/charts/" is not an OCI registry path; expected oci://<registry host>/<path> in lower case, without a trailing \'/\', a tag or a digest');
+    expect(message).toContain('addons.c.repoURL: "public.ecr.aws/karpenter" is not a chart location; expected an https:// Helm repository or an oci:// registry path');
+    expect(message).toContain('addons.d.repoURL: "oci://Registry.example.com/x:1.0" is not an OCI registry path');
   });
 });
 
