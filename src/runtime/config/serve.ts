@@ -63,7 +63,31 @@ export const ServeModelSchema = z.object({
   batching: ServeBatchingSchema.prefault({}),
   /** onnxruntime intra-op threads per session (1 suits small models and many concurrent requests). @default 1 */
   intraOpThreads: z.number().int().min(1).max(256).default(1),
-}).strict();
+  /**
+   * onnxruntime execution provider of this model's session, chosen per model (a process may
+   * serve one model on a GPU and another on the CPU). `cuda` runs the session on onnxruntime's
+   * CUDA execution provider: it needs onnxruntime-node installed with
+   * `ONNXRUNTIME_NODE_INSTALL=cuda12`, the CUDA 12 and cuDNN 9 runtime libraries and an NVIDIA
+   * GPU visible to the process (the runtime image's GPU variant, see the Dockerfile). There is no
+   * fallback to the CPU: when the provider cannot be loaded, loading the model fails, naming the
+   * model, the version, the provider and what to install, and readiness stays false. Operators
+   * the CUDA provider has no kernel for (ONNX-ML operators such as tree ensembles, ZipMap) still
+   * run on the CPU inside the session: that is onnxruntime's per-node placement, not a fallback.
+   * @default 'cpu'
+   */
+  executionProvider: z.enum(['cpu', 'cuda']).default('cpu'),
+  /**
+   * CUDA device (ordinal among the GPUs visible to the process) of the session, with
+   * `executionProvider: 'cuda'` only. In a pod, the GPUs the device plugin allocated are
+   * numbered from 0.
+   * @default 0 (with 'cuda')
+   */
+  cudaDeviceId: z.number().int().min(0).max(63).optional(),
+}).strict().superRefine((m, ctx) => {
+  if (m.cudaDeviceId !== undefined && m.executionProvider !== 'cuda') {
+    ctx.addIssue({ code: 'custom', path: ['cudaDeviceId'], message: `applies only with executionProvider 'cuda' (this model's is '${m.executionProvider}')` });
+  }
+});
 
 /** Per-client token-bucket rate limit (keyed by bearer token, or by client address without auth). */
 export const ServeRateLimitSchema = z.object({
@@ -214,6 +238,8 @@ export type ServeConfigInput = z.input<typeof ServeConfigSchema>;
 export type ServeConfig = z.output<typeof ServeConfigSchema>;
 /** One served model, validated. */
 export type ServeModelConfig = z.output<typeof ServeModelSchema>;
+/** The onnxruntime execution provider of a served model. */
+export type ServeExecutionProvider = ServeModelConfig['executionProvider'];
 /** Batching settings, validated. */
 export type ServeBatchingConfig = z.output<typeof ServeBatchingSchema>;
 /** Features settings, validated. */

@@ -27,7 +27,8 @@ export interface ModelManagerOptions {
 }
 
 function sameServing(a: ServeModelConfig, b: ServeModelConfig): boolean {
-  return a.variant === b.variant && a.intraOpThreads === b.intraOpThreads && JSON.stringify(a.batching) === JSON.stringify(b.batching);
+  return a.variant === b.variant && a.intraOpThreads === b.intraOpThreads && JSON.stringify(a.batching) === JSON.stringify(b.batching)
+    && a.executionProvider === b.executionProvider && a.cudaDeviceId === b.cudaDeviceId;
 }
 
 /**
@@ -202,6 +203,7 @@ export class ModelManager {
         variant: config.variant,
         batching: config.batching,
         intraOpThreads: config.intraOpThreads,
+        executionProvider: { name: config.executionProvider, deviceId: config.cudaDeviceId },
         metrics,
         logger,
       });
@@ -213,7 +215,7 @@ export class ModelManager {
       entry.current = next;
       entry.lastError = undefined;
       metrics.modelReady.set(next.labels, 1);
-      logger.info({ model: config.name, version: next.version, variant: config.variant, loadSeconds: next.loadSeconds, previous: previous?.version },
+      logger.info({ model: config.name, version: next.version, variant: config.variant, executionProvider: next.executionProvider, loadSeconds: next.loadSeconds, previous: previous?.version },
         previous ? `model '${config.name}' now serves version ${next.version} (was ${previous.version})` : `model '${config.name}' version ${next.version} loaded and warmed`);
       if (!initial) metrics.reloads.inc({ model: config.name, outcome: 'success' });
       if (previous) await this.retire(previous);
@@ -231,6 +233,7 @@ export class ModelManager {
     await model.retire();
     metrics.queueDepth.remove(model.labels);
     metrics.modelLoadSeconds.remove(model.labels);
+    metrics.executionProvider.remove({ ...model.labels, provider: model.executionProvider });
     logger.info({ model: model.name, version: model.version }, `model '${model.name}' version ${model.version} released`);
   }
 }

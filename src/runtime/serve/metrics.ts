@@ -164,6 +164,11 @@ export class ServeMetrics {
   public readonly modelLoadSeconds: Gauge<ModelLabels>;
   /** 1 when a version is loaded, warmed and serving; 0 otherwise. */
   public readonly modelReady: Gauge<ModelLabels>;
+  /**
+   * Info gauge: 1 for the served version, labelled with the onnxruntime execution provider its
+   * session runs on (`provider`: `cpu` or `cuda`, so the series stay bounded).
+   */
+  public readonly executionProvider: Gauge<ModelLabels | 'provider'>;
   /** Version swaps (hot reloads), by outcome (`success`, `failure`). */
   public readonly reloads: Counter<'model' | 'outcome'>;
   /** Prediction records written. */
@@ -188,6 +193,12 @@ export class ServeMetrics {
     this.queueDepth = new Gauge({ name: 'cdk_mlops_serve_queue_depth', help: 'Requests waiting in the batch queue.', labelNames: labels, registers });
     this.modelLoadSeconds = new Gauge({ name: 'cdk_mlops_serve_model_load_seconds', help: 'Seconds to fetch, verify, load and warm the served version.', labelNames: labels, registers });
     this.modelReady = new Gauge({ name: 'cdk_mlops_serve_model_ready', help: '1 when the version is loaded, warmed and serving.', labelNames: labels, registers });
+    this.executionProvider = new Gauge({
+      name: 'cdk_mlops_serve_model_execution_provider_info',
+      help: 'Always 1 for a served version; the provider label is the onnxruntime execution provider (cpu or cuda) of its session.',
+      labelNames: [...labels, 'provider'],
+      registers,
+    });
     this.reloads = new Counter({ name: 'cdk_mlops_serve_reloads_total', help: 'Hot reloads of a model, by outcome.', labelNames: ['model', 'outcome'], registers });
     this.predictionLogWritten = new Counter({ name: 'cdk_mlops_serve_prediction_log_records_total', help: 'Prediction records written.', labelNames: ['model'], registers });
     this.predictionLogDropped = new Counter({ name: 'cdk_mlops_serve_prediction_log_dropped_total', help: 'Prediction records dropped, by reason.', labelNames: ['reason'], registers });

@@ -1,5 +1,7 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { ServeBatchingConfig } from '../config/serve';
+import type { ServeBatchingConfig, ServeExecutionProvider } from '../config/serve';
 import type { Logger } from '../log';
 import { DynamicBatcher, RunTensor } from './batcher';
 import { ORT_TYPE, TensorData, allocate } from './datatypes';
@@ -15,19 +17,59 @@ export interface ServedModelOptions {
   readonly variant: string;
   readonly batching: ServeBatchingConfig;
   readonly intraOpThreads: number;
+  /** @default { name: 'cpu' } */
+  readonly executionProvider?: ExecutionProviderChoice;
   readonly metrics: ServeMetrics;
   readonly logger: Logger;
 }
 
-/** Options of the onnxruntime session: small models, many concurrent requests, no spinning threads. */
-export function sessionOptions(intraOpThreads: number): ort.InferenceSession.SessionOptions {
+/** The execution provider a session is created with (the config's `executionProvider` and `cudaDeviceId`). */
+export interface ExecutionProviderChoice {
+  readonly name: ServeExecutionProvider;
+  /** CUDA device ordinal (`cuda` only). @default 0 */
+  readonly deviceId?: number;
+}
+
+/**
+ * Options of the onnxruntime session: small models, many concurrent requests, no spinning
+ * threads. The session gets exactly the one execution provider asked for: `cuda` is not
+ * followed by `cpu` in the list, so a CUDA provider that cannot be loaded fails the session
+ * instead of silently running the model on the CPU.
+ */
+export function sessionOptions(intraOpThreads: number, provider: ExecutionProviderChoice = { name: 'cpu' }): ort.InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: intraOpThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-    executionProviders: ['cpu'],
+    executionProviders: provider.name === 'cuda' ? [{ name: 'cuda', deviceId: provider.deviceId ?? 0 }] : ['cpu'],
   };
+}
+
+/** The shared library onnxruntime-node loads for its CUDA execution provider (installed by `ONNXRUNTIME_NODE_INSTALL=cuda12`). */
+export const CUDA_PROVIDER_LIBRARY = 'libonnxruntime_providers_cuda.so';
+
+/** The folder holding onnxruntime-node's native binding for this platform, where the CUDA provider's libraries must lie. */
+export function onnxruntimeBindingDir(): string {
+  const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
+  return path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/**
+ * Why a session on `provider` could not be created, with what to do about it: for `cuda`,
+ * whether onnxruntime-node's CUDA provider is installed at all (its library beside the binding)
+ * or is installed and failed to load or start (CUDA/cuDNN libraries, no visible GPU).
+ */
+export function sessionFailureMessage(model: string, version: number, provider: ExecutionProviderChoice, cause: string, bindingDir: string = onnxruntimeBindingDir()): string {
+  const what = `model '${model}' version ${version}: cannot create an onnxruntime session`;
+  if (provider.name !== 'cuda') return `${what}: ${cause}`;
+  const device = provider.deviceId ?? 0;
+  const library = path.join(bindingDir, CUDA_PROVIDER_LIBRARY);
+  const installed = fs.existsSync(library);
+  const fix = installed
+    ? `onnxruntime-node's CUDA provider is installed (${library}) but did not load or start: it needs the CUDA 12 and cuDNN 9 runtime libraries on the library path and an NVIDIA GPU visible to the process (device ${device}; in Kubernetes a 'nvidia.com/gpu' limit on a GPU node)`
+    : `onnxruntime-node was installed without its CUDA provider (no ${CUDA_PROVIDER_LIBRARY} in ${bindingDir}): install it with ONNXRUNTIME_NODE_INSTALL=cuda12 (npm ci), on a base with the CUDA 12 and cuDNN 9 runtime libraries, as the Dockerfile's GPU variant does (--build-arg ONNXRUNTIME_NODE_INSTALL=cuda12 --build-arg RUNTIME_BASE_IMAGE=<CUDA 12 + cuDNN 9 + Node 22 image>)`;
+  return `${what} on execution provider 'cuda' (device ${device}): ${cause}. ${fix}. The model is not served on the CPU instead (executionProvider 'cuda' has no fallback); set executionProvider 'cpu' to serve it there.`;
 }
 
 /**
@@ -45,7 +87,13 @@ export class ServedModel {
   public static async load(registry: ModelRegistryClient, ref: VersionRef, options: ServedModelOptions): Promise<ServedModel> {
     const start = process.hrtime.bigint();
     const { manifest, artefact } = await registry.load(options.name, ref);
-    const session = await ort.InferenceSession.create(artefact, sessionOptions(options.intraOpThreads));
+    const provider = options.executionProvider ?? { name: 'cpu' };
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(artefact, sessionOptions(options.intraOpThreads, provider));
+    } catch (e) {
+      throw new Error(sessionFailureMessage(options.name, manifest.version, provider, (e as Error).message));
+    }
     let model: ServedModel;
     try {
       const signature = readSignature(session);
@@ -58,6 +106,7 @@ export class ServedModel {
       await model.warm();
       model.loadedIn = Number(process.hrtime.bigint() - start) / 1e9;
       options.metrics.modelLoadSeconds.set(model.labels, model.loadedIn);
+      options.metrics.executionProvider.set({ ...model.labels, provider: model.executionProvider }, 1);
     } catch (e) {
       await session.release();
       throw e;
@@ -66,6 +115,8 @@ export class ServedModel {
   }
 
   public readonly labels: { readonly model: string; readonly version: string; readonly variant: string };
+  /** The execution provider the session runs on. */
+  public readonly executionProvider: ServeExecutionProvider;
   public readonly batcher: DynamicBatcher | undefined;
   private inflight = 0;
   private drained: (() => void) | undefined;
@@ -84,6 +135,7 @@ export class ServedModel {
     options: ServedModelOptions,
   ) {
     this.labels = { model: name, version: String(version), variant };
+    this.executionProvider = options.executionProvider?.name ?? 'cpu';
     const { batching, logger, metrics } = options;
     this.hot = { inference: metrics.inferenceDuration.series(this.labels), rows: metrics.batchSize.series(this.labels) };
     if (batching.enabled && signature.batchable) {

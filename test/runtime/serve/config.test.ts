@@ -12,7 +12,7 @@ describe('serve configuration', () => {
       host: '127.0.0.1',
       port: 8080,
       registry: '/r',
-      models: [{ name: 'fraud', ref: 'prod', variant: 'primary', intraOpThreads: 1, batching: { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 0, maxConcurrentRuns: 1 } }],
+      models: [{ name: 'fraud', ref: 'prod', variant: 'primary', intraOpThreads: 1, executionProvider: 'cpu', batching: { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 0, maxConcurrentRuns: 1 } }],
       auth: { reloadIntervalMs: 2000 },
       limits: { bodyLimitBytes: 1048576, maxBatchRows: 1024, requestTimeoutMs: 10000, connectionTimeoutMs: 30000, keepAliveTimeoutMs: 5000, rateLimit: { requestsPerSecond: 0, maxClients: 10000 } },
       reload: { aliasPollSeconds: 30, configPollMs: 2000 },
