@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FEATURES_NS, obj, synthesize } from './feature-store.fixtures';
-import { Duration, FeatureSource, FeatureStore, REDIS_AUTH_TOKEN_ENV, REDIS_URL_ENV } from '../../src';
-import { buildFeatureServerApp, FeatureCatalog, materialize, MemoryOnlineStore, RedisOnlineStore } from '../../src/runtime/features';
-import { t, tempDir, writeParquet } from '../runtime/features/helpers';
+import { Duration, FeatureSource, FeatureStore, OnlineStore, REDIS_AUTH_TOKEN_ENV, REDIS_URL_ENV } from '../../src';
+import { buildFeatureServerApp, FeatureCatalog, materialize, openOnlineStore, RedisOnlineStore } from '../../src/runtime/features';
+import { deleteKeys, localRedis, t, tempDir, uniquePrefix, writeParquet } from '../runtime/features/helpers';
+import { createOnlineTable, startLoopbackDynamoDb } from '../support/dynamodb';
 import { newPlatform } from '../support/platform';
 
 /**
@@ -16,9 +17,12 @@ describe('the synthesized registry, read by the features runtime', () => {
   let configFile: string;
   let podEnv: Record<string, string>;
 
-  beforeAll(() => {
+  let dynamoConfigFile: string;
+
+  /** The fraud store of the README, with the given online store. */
+  function fraudStore(onlineStore?: OnlineStore) {
     const { platform } = newPlatform();
-    const store = new FeatureStore(platform, 'fraud');
+    const store = new FeatureStore(platform, 'fraud', { onlineStore });
     const customer = store.addEntity('customer', { joinKey: 'customer_id', joinKeyType: 'int64' });
     const merchant = store.addEntity('merchant', { joinKey: 'merchant_id', joinKeyType: 'string' });
     const tx = store.addFeatureView('transactions', {
@@ -35,11 +39,17 @@ describe('the synthesized registry, read by the features runtime', () => {
       schedule: '@daily',
     });
     store.addFeatureService('fraud_model', { features: [tx, merchants.feature('risk_score')] });
-    const x = synthesize(platform);
+    return synthesize(platform);
+  }
+
+  beforeAll(() => {
+    const x = fraudStore();
 
     tmp = tempDir('feature-store-construct-');
     configFile = path.join(tmp.dir, 'config.json');
     fs.writeFileSync(configFile, obj(x.features, 'ConfigMap', 'fraud-registry').data['config.json']);
+    dynamoConfigFile = path.join(tmp.dir, 'dynamodb-config.json');
+    fs.writeFileSync(dynamoConfigFile, obj(fraudStore(OnlineStore.dynamodb()).features, 'ConfigMap', 'fraud-registry').data['config.json']);
     // The server pod's environment: what the handoff Secret gives it, and what a local run overrides.
     const container = obj(x.features, 'Deployment', 'fraud-server').spec.template.spec.containers[0];
     const secretKeys = Object.fromEntries(container.env.filter((e: any) => e.valueFrom).map((e: any) => [e.name, e.valueFrom.secretKeyRef.key]));
@@ -80,10 +90,8 @@ describe('the synthesized registry, read by the features runtime', () => {
     expect(catalog.view('transactions').sourcePath).toBe(`${catalog.offlineRoot}/transactions`);
   });
 
-  test('locally: the same document, re-rooted on local files, materializes and answers a feature-service lookup', async () => {
-    const env = { ...podEnv, CDK_MLOPS_FEATURES_OFFLINE_STORE__ROOT: path.join(tmp.dir, 'offline') };
-    const catalog = FeatureCatalog.fromFile(configFile, env);
-    const store = new MemoryOnlineStore();
+  /** Materializes the local files into `store`, then asks the server app for the feature service. */
+  async function materializeAndLookUp(catalog: FeatureCatalog, store: Awaited<ReturnType<typeof openOnlineStore>>): Promise<void> {
     const result = await materialize(catalog, store);
     expect(result.views.map((v) => [v.view, v.entitiesWritten])).toEqual([['transactions', 2], ['merchants', 1]]);
     const { app } = buildFeatureServerApp({ catalog, store, now: () => Date.parse('2024-01-01T13:00:00Z'), processMetrics: false });
@@ -103,6 +111,59 @@ describe('the synthesized registry, read by the features runtime', () => {
       expect(byName.risk_score.values).toEqual([0.75, 0.75, null]);
     } finally {
       await app.close();
+    }
+  }
+
+  test('locally (the README\'s steps): the same document, re-rooted on local files and pointed at the local Redis, materializes and answers a feature-service lookup', async () => {
+    // (the environment override would read a value with ':' as a map: a prefix without one)
+    const prefix = uniquePrefix().replace(/:/g, '.');
+    const env = {
+      ...podEnv,
+      CDK_MLOPS_FEATURES_OFFLINE_STORE__ROOT: path.join(tmp.dir, 'offline'),
+      [REDIS_URL_ENV]: 'redis://127.0.0.1:6379',
+      CDK_MLOPS_FEATURES_ONLINE_STORE__TLS: 'false',
+      CDK_MLOPS_FEATURES_ONLINE_STORE__KEY_PREFIX: prefix,
+      [REDIS_AUTH_TOKEN_ENV]: 'unused',
+    };
+    const catalog = FeatureCatalog.fromFile(configFile, env);
+    const store = await openOnlineStore(catalog.registry.onlineStore, env);
+    const redis = localRedis();
+    try {
+      expect(store.kind).toBe('redis');
+      await materializeAndLookUp(catalog, store);
+    } finally {
+      await store.close();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    }
+  });
+
+  test('with OnlineStore.dynamodb(): the synthesized document reaches its table (here dynalite on loopback, through the endpoint override)', async () => {
+    const ddb = await startLoopbackDynamoDb();
+    const client = ddb.client();
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = 'test';
+    process.env.AWS_SECRET_ACCESS_KEY = 'test';
+    try {
+      const env = { CDK_MLOPS_FEATURES_OFFLINE_STORE__ROOT: path.join(tmp.dir, 'offline'), CDK_MLOPS_FEATURES_ONLINE_STORE__ENDPOINT: ddb.endpoint };
+      const catalog = FeatureCatalog.fromFile(dynamoConfigFile, env);
+      const online = catalog.registry.onlineStore;
+      expect(online).toMatchObject({ type: 'dynamodb', table: 'acme-ml-dev-features-fraud', region: 'eu-west-1', endpoint: ddb.endpoint });
+      await createOnlineTable(client, 'acme-ml-dev-features-fraud');
+      const store = await openOnlineStore(online, env);
+      try {
+        expect(store.kind).toBe('dynamodb');
+        await materializeAndLookUp(catalog, store);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      process.env.AWS_ACCESS_KEY_ID = saved.id;
+      process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+      if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+      if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+      client.destroy();
+      await ddb.close();
     }
   });
 });

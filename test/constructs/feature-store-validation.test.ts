@@ -186,8 +186,9 @@ describe('FeatureStore fails at construction', () => {
     ['a single Redis node', { onlineStore: OnlineStore.redis({ nodeCount: 1 }) },
       "'onlineStore.nodeCount' (1) must be a whole number from 2 to 6 (a primary and at least one replica in another zone, for automatic failover)"],
     ['an unknown engine version', { onlineStore: OnlineStore.redis({ engineVersion: '5.0.6' }) }, "'onlineStore.engineVersion' (\"5.0.6\") must be one of '7.1', '7.0', '6.2'"],
-    ['a DynamoDB online store (the features runtime does not support it yet)', { onlineStore: OnlineStore.dynamodb() },
-      "'onlineStore' (\"OnlineStore.dynamodb()\") is not supported yet: the features runtime (cdk-mlops features serve and materialize) does not support DynamoDB yet and refuses onlineStore.type 'dynamodb' at start; use OnlineStore.redis()"],
+    ['a fractional key expiry', { onlineStore: OnlineStore.redis({ keyTtl: Duration.millis(1500) }) }, "'onlineStore.keyTtl' (\"1.5 s\") must be a whole number of seconds, at least 1"],
+    ['a key expiry that is not a Duration', { onlineStore: OnlineStore.dynamodb({ keyTtl: 3600 as never }) }, "'onlineStore.keyTtl' (3600) must be a Duration (Duration.days(7))"],
+    ['a DynamoDB flag that is not a boolean', { onlineStore: OnlineStore.dynamodb({ pointInTimeRecovery: 'yes' as never }) }, "'onlineStore.pointInTimeRecovery' (\"yes\") must be true or false"],
     ['a node type without failover', { onlineStore: OnlineStore.redis({ nodeType: 'cache.t2.micro' }) },
       "'onlineStore.nodeType' (\"cache.t2.micro\") must support automatic failover and encryption (not a T1/T2 node type)"],
     ['a malformed node type', { onlineStore: OnlineStore.redis({ nodeType: 'r7g.large' }) }, "'onlineStore.nodeType' (\"r7g.large\") must be an ElastiCache node type like 'cache.r7g.large'"],
@@ -222,6 +223,14 @@ describe('FeatureStore fails at construction', () => {
     expect(problems(() => new FeatureStore(platform, 'features')).lines).toEqual([
       "'onlineStore.cacheCidrs' (undefined) must list the CIDR blocks of the cache's subnets: the platform uses an existing network, whose CIDR is not known at synth time",
     ]);
+    // DynamoDB needs no CIDR
+    expect(() => new FeatureStore(platform, 'other', { onlineStore: OnlineStore.dynamodb() })).not.toThrow();
+  });
+
+  test('fails at synthesis if the key expiry is shorter than an online view\'s TTL', () => {
+    const { platform, customer, store } = base({ onlineStore: OnlineStore.dynamodb({ keyTtl: Duration.hours(1) }) });
+    store.addFeatureView('tx', view(customer, { ttl: Duration.days(1) }));
+    expect(() => synth(platform)).toThrow("feature registry 'onlineStore.keyTtlSeconds': 3600 is shorter than the ttlSeconds (86400) of feature view 'tx'");
   });
 });
 

@@ -374,6 +374,118 @@ describe('FeatureService as a ModelEndpoint sees it (IFeatureService)', () => {
   });
 });
 
+describe('FeatureStore with DynamoDB', () => {
+  const { platform, store } = newStore(OnlineStore.dynamodb({ keyTtl: Duration.days(7) }));
+  const x = synthesize(platform);
+  const tableArn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/acme-ml-dev-features-features';
+
+  function newStore(online: OnlineStore, platformProps = {}) {
+    const p = newPlatform(platformProps).platform;
+    const s = new FeatureStore(p, 'features', { onlineStore: online });
+    const e = s.addEntity('customer', { joinKey: 'customer_id', joinKeyType: 'int64' });
+    s.addFeatureView('transactions', { entities: [e], schema: [{ name: 'amount', type: 'float64' }], source: FeatureSource.parquet('transactions'), schedule: '@hourly', ttl: Duration.days(2) });
+    return { platform: p, store: s };
+  }
+
+  test('an on-demand table keyed by k, encrypted with the platform key, with point-in-time recovery, deletion protection and TTL on exp', () => {
+    const t = x.one('aws_dynamodb_table');
+    expect(t).toEqual({
+      name: 'acme-ml-dev-features-features',
+      billing_mode: 'PAY_PER_REQUEST',
+      hash_key: 'k',
+      attribute: [{ name: 'k', type: 'S' }],
+      server_side_encryption: { enabled: true, kms_key_arn: expect.stringMatching(/^\$\{aws_kms_key\.platform-key_[A-Z0-9]+\.arn\}$/) },
+      point_in_time_recovery: { enabled: true },
+      deletion_protection_enabled: true,
+      ttl: { attribute_name: 'exp', enabled: true },
+    });
+    expect(Object.keys(x.tf('aws_elasticache_replication_group'))).toHaveLength(0);
+    expect(Object.keys(x.tf('aws_secretsmanager_secret'))).toHaveLength(0);
+    expect(x.features.some((o) => o.kind === 'ExternalSecret')).toBe(false);
+    expect(checkTerraform(x.s.terraform)).toEqual([]);
+    expect(checkKubernetes(x.all)).toEqual([]);
+  });
+
+  test('DynamoDB traffic stays in the VPC: a gateway endpoint on the private route tables, one per platform', () => {
+    const endpoints = Object.values(x.tf('aws_vpc_endpoint')) as any[];
+    const dynamo = endpoints.filter((e) => e.service_name === 'com.amazonaws.eu-west-1.dynamodb');
+    expect(dynamo).toHaveLength(1);
+    expect(dynamo[0].vpc_endpoint_type).toBe('Gateway');
+    const privateTables = Object.keys(x.tf('aws_route_table')).filter((k) => k.includes('private')).map((k) => `\${aws_route_table.${k}.id}`);
+    expect(privateTables).toHaveLength(3);
+    expect([...dynamo[0].route_table_ids].sort()).toEqual(privateTables.sort());
+    // a second store reuses it
+    const p = newPlatform().platform;
+    for (const id of ['one', 'two']) {
+      const s = new FeatureStore(p, id, { onlineStore: OnlineStore.dynamodb() });
+      s.addFeatureView('v', { entities: [s.addEntity('user', { joinKeyType: 'int64' })], schema: [{ name: 'f', type: 'int64' }], source: FeatureSource.parquet('v') });
+    }
+    const two = synthesize(p);
+    expect(Object.values(two.tf('aws_vpc_endpoint')).filter((e: any) => e.service_name.endsWith('.dynamodb'))).toHaveLength(1);
+    expect(Object.keys(two.tf('aws_dynamodb_table'))).toHaveLength(2);
+    // an existing network's routes are not ours: no endpoint
+    const existing = newStore(OnlineStore.dynamodb(), {
+      network: Network.fromExisting({ vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'] }),
+      cluster: Cluster.fromExisting({ clusterName: 'shared' }),
+    });
+    expect(Object.keys(synthesize(existing.platform).tf('aws_vpc_endpoint'))).toHaveLength(0);
+  });
+
+  test('the server may only read the table, the materializer read and write it; each uses the key only through DynamoDB', () => {
+    const server = policyOf(x.s, '-features-features-server');
+    expect(server).toEqual([
+      { Sid: 'FeaturesFeaturesOnlineRead', Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], Resource: tableArn },
+      {
+        Sid: 'FeaturesFeaturesOnlineReadKey',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: expect.stringMatching(/aws_kms_key/),
+        Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
+      },
+    ]);
+    const mat = policyOf(x.s, '-features-features-materializer');
+    const dynamo = mat.filter((st) => JSON.stringify(st.Action).includes('dynamodb:'));
+    expect(dynamo).toEqual([{
+      Sid: 'FeaturesFeaturesOnlineWrite', Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: tableArn,
+    }]);
+    expect(mat.find((st) => st.Sid === 'FeaturesFeaturesOnlineWriteKey')).toMatchObject({
+      Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
+    });
+    // no other role of the platform touches the table
+    const roles = Object.values(x.tf('aws_iam_role_policy')).filter((pol: any) => String(pol.policy).includes('dynamodb:'));
+    expect(roles).toHaveLength(2);
+  });
+
+  test('registry and network: type dynamodb with the table, region and key expiry (the runtime schema accepts it); pods reach AWS over HTTPS, no Redis port', () => {
+    const doc = store.registryDocument();
+    expect(doc.onlineStore).toEqual({
+      type: 'dynamodb', table: 'acme-ml-dev-features-features', region: 'eu-west-1', keyPrefix: 'cdk-mlops:features:', requestTimeoutMs: 2000, keyTtlSeconds: 604800,
+    });
+    expect(featureRegistrySchema.parse(doc).onlineStore).toEqual(doc.onlineStore);
+    const configMap = JSON.parse(obj(x.features, 'ConfigMap', 'features-registry').data['config.json']);
+    expect(configMap.onlineStore).toEqual(doc.onlineStore);
+    for (const name of ['features-server', 'features-materializer']) {
+      const np = obj(x.features, 'NetworkPolicy', name);
+      expect(JSON.stringify(np.spec.egress)).not.toContain('6379');
+      // AWS APIs over HTTPS (DynamoDB, S3, STS), and the Pod Identity agent
+      expect(np.spec.egress.map((r: any) => [r.to.map((t: any) => t.ipBlock.cidr), r.ports])).toEqual([
+        [['0.0.0.0/0'], [{ protocol: 'TCP', port: 443 }]],
+        [['169.254.170.23/32'], [{ protocol: 'TCP', port: 80 }]],
+      ]);
+    }
+    const env = obj(x.features, 'Deployment', 'features-server').spec.template.spec.containers[0].env;
+    expect(env.some((e: any) => e.valueFrom)).toBe(false);
+    expect(validateAll(x.features)).toBe(x.features.length);
+  });
+
+  test('protection can be turned off; without a key expiry the table has no TTL', () => {
+    const { platform: p } = newStore(OnlineStore.dynamodb({ pointInTimeRecovery: false, deletionProtection: false }));
+    const t = synthesize(p).one('aws_dynamodb_table');
+    expect(t).toMatchObject({ point_in_time_recovery: { enabled: false }, deletion_protection_enabled: false });
+    expect(t.ttl).toBeUndefined();
+  });
+});
+
 /** Gives a store the entity and view every registry needs. */
 function withView(store: FeatureStore): FeatureStore {
   store.addFeatureView('v', { entities: [store.addEntity('user', { joinKeyType: 'int64' })], schema: [{ name: 'f', type: 'int64' }], source: FeatureSource.parquet('v') });
@@ -439,7 +551,7 @@ describe('FeatureStore options', () => {
   test('two stores in one platform do not collide', () => {
     const { platform } = newPlatform();
     const a = new FeatureStore(platform, 'risk');
-    const b = new FeatureStore(platform, 'growth');
+    const b = new FeatureStore(platform, 'growth', { onlineStore: OnlineStore.dynamodb() });
     for (const s of [a, b]) s.addFeatureView('v', { entities: [s.addEntity('user', { joinKeyType: 'int64' })], schema: [{ name: 'f', type: 'int64' }], source: FeatureSource.parquet('v'), schedule: '@hourly' });
     const x = synthesizePlatform(platform);
     const names = (x.kubernetes['features.yaml'] as any[]).map((o) => `${o.kind}/${o.metadata.name}`);

@@ -120,9 +120,13 @@ export class PlatformNetwork extends Construct {
   public readonly cidr?: string;
   /** Number of availability zones used (when created here). */
   public readonly availabilityZoneCount?: number;
+  /** Route tables of the private subnets (when created here; empty for an existing network). */
+  public readonly privateRouteTableIds: string[] = [];
+  private readonly props: PlatformNetworkProps;
 
   constructor(scope: Construct, id: string, props: PlatformNetworkProps) {
     super(scope, id);
+    this.props = props;
     if (props.network._existing) {
       this.vpcId = props.network._existing.vpcId;
       this.privateSubnetIds = [...props.network._existing.privateSubnetIds];
@@ -209,6 +213,7 @@ export class PlatformNetwork extends Construct {
       new RouteTableAssociation(this, `private-rta-${i}`, { subnetId: s.id, routeTableId: rt.id });
       return rt;
     });
+    this.privateRouteTableIds.push(...privateRouteTables.map((rt) => rt.id));
     // S3 through a gateway endpoint: model, data and log bytes stay off the NAT (no charge, no
     // internet path).
     new VpcEndpoint(this, 's3-endpoint', {
@@ -250,5 +255,25 @@ export class PlatformNetwork extends Construct {
         maxAggregationInterval: 60,
       });
     }
+  }
+
+  /**
+   * The gateway endpoint of an AWS service on the private route tables, created on first use
+   * (a capability that needs it calls this; S3's exists from the start): its traffic stays off
+   * the NAT and the internet. Undefined for an existing network, whose routes this program
+   * does not own (give it the endpoint yourself, or its traffic goes through its own egress).
+   */
+  public gatewayEndpoint(service: 'dynamodb'): VpcEndpoint | undefined {
+    if (this.privateRouteTableIds.length === 0) return undefined;
+    const id = `${service}-endpoint`;
+    const existing = this.node.tryFindChild(id);
+    if (existing) return existing as VpcEndpoint;
+    return new VpcEndpoint(this, id, {
+      vpcId: this.vpcId,
+      serviceName: `com.amazonaws.${this.props.region}.${service}`,
+      vpcEndpointType: 'Gateway',
+      routeTableIds: [...this.privateRouteTableIds],
+      tags: { Name: `${this.props.namePrefix}-${service}` },
+    });
   }
 }

@@ -1,12 +1,12 @@
 import { Construct } from 'constructs';
 import type { OnlineStoreConfig } from '../../runtime/config/features';
 import {
-  DataAwsEksCluster, DataAwsSecretsmanagerRandomPassword, ElasticacheParameterGroup, ElasticacheReplicationGroup,
+  DataAwsEksCluster, DataAwsSecretsmanagerRandomPassword, DynamodbTable, ElasticacheParameterGroup, ElasticacheReplicationGroup,
   ElasticacheSubnetGroup, SecretsmanagerSecret, SecretsmanagerSecretVersion, SecurityGroup, VpcSecurityGroupIngressRule,
 } from '../cloud/cdktf';
 import { parseCidr } from '../cloud/cidr';
 import type { HandoffEntry } from '../cloud/handoff';
-import { k8s } from '../cluster/k8s';
+import { Duration, k8s } from '../cluster/k8s';
 import { PropValidator } from '../errors';
 import type { MlPlatform, Workload } from '../platform';
 
@@ -85,6 +85,14 @@ export interface RedisOnlineStoreOptions {
    * @default - the CIDR of the VPC the platform creates
    */
   readonly cacheCidrs?: string[];
+  /**
+   * Expire each entity's row this long after the write that last changed it (Redis `SET ... PX`),
+   * so that entities gone from the offline data stop occupying memory. An expired row reads
+   * NOT_FOUND (kept, it would read OUTSIDE_MAX_AGE once older than its view's TTL). Whole
+   * seconds, at least every online view's TTL (checked at synthesis).
+   * @default - rows never expire
+   */
+  readonly keyTtl?: Duration;
 }
 
 /** Options of the DynamoDB online store. */
@@ -99,6 +107,14 @@ export interface DynamoDbOnlineStoreOptions {
    * @default true
    */
   readonly deletionProtection?: boolean;
+  /**
+   * Expire each entity's item this long after the write that last changed it: items carry the
+   * TTL attribute `exp` (epoch seconds) and the table's TTL is turned on, so DynamoDB deletes
+   * them (lazily; readers treat an expired item as absent at once). An expired row reads
+   * NOT_FOUND. Whole seconds, at least every online view's TTL (checked at synthesis).
+   * @default - items never expire (TTL off)
+   */
+  readonly keyTtl?: Duration;
 }
 
 /** Where online features live. */
@@ -114,11 +130,15 @@ export class OnlineStore {
   }
 
   /**
-   * A DynamoDB online store: NOT SUPPORTED YET. The `features` runtime of this version
-   * (`cdk-mlops features serve|materialize`) reads and writes Redis and in-process stores only
-   * and refuses `onlineStore.type: dynamodb` at start, so a `FeatureStore` with this online
-   * store fails synthesis (`MlopsValidationError` on `onlineStore`) rather than deploy a
-   * feature server and materialization jobs that could never start. Use {@link OnlineStore.redis}.
+   * A DynamoDB table: on-demand capacity, encrypted with the platform key, point-in-time
+   * recovery, deletion protection; partition key `k` (string), the entity's row in `v`, one
+   * item per (view, entity key) (the runtime's `DynamoDbOnlineStore`). The workloads reach it
+   * over HTTPS with their own IAM roles (no secret to hand over): the feature server may only
+   * read it (`BatchGetItem`, `GetItem`), the materializer read and write it; through a DynamoDB
+   * gateway endpoint on the private route tables when the platform creates its network.
+   * Materialization into DynamoDB is not atomic per chunk (see the runtime's
+   * `DynamoDbOnlineStore`): every item is a complete latest row, and the watermarks move only
+   * after every item was written.
    */
   public static dynamodb(options: DynamoDbOnlineStoreOptions = {}): OnlineStore {
     return new OnlineStore('dynamodb', {}, options);
@@ -142,9 +162,19 @@ export function validateOnlineStore(v: PropValidator, store: OnlineStore, platfo
     v.fail('onlineStore', store, 'must be OnlineStore.redis(...) or OnlineStore.dynamodb(...)');
     return;
   }
+  const keyTtl = store._kind === 'redis' ? store._redis.keyTtl : store._dynamodb.keyTtl;
+  if (keyTtl !== undefined) {
+    if (!(keyTtl instanceof Duration)) {
+      v.fail('onlineStore.keyTtl', keyTtl, 'must be a Duration (Duration.days(7))');
+    } else {
+      const seconds = keyTtl.toSeconds({ integral: false });
+      v.check(Number.isInteger(seconds) && seconds >= 1, 'onlineStore.keyTtl', `${seconds} s`, 'must be a whole number of seconds, at least 1');
+    }
+  }
   if (store._kind === 'dynamodb') {
-    v.fail('onlineStore', 'OnlineStore.dynamodb()',
-      "is not supported yet: the features runtime (cdk-mlops features serve and materialize) does not support DynamoDB yet and refuses onlineStore.type 'dynamodb' at start; use OnlineStore.redis()");
+    const o = store._dynamodb;
+    v.check(o.pointInTimeRecovery === undefined || typeof o.pointInTimeRecovery === 'boolean', 'onlineStore.pointInTimeRecovery', o.pointInTimeRecovery, 'must be true or false');
+    v.check(o.deletionProtection === undefined || typeof o.deletionProtection === 'boolean', 'onlineStore.deletionProtection', o.deletionProtection, 'must be true or false');
     return;
   }
   const o = store._redis;
@@ -327,6 +357,7 @@ export function deployRedis(scope: Construct, platform: MlPlatform, store: Onlin
       passwordEnv: REDIS_AUTH_TOKEN_ENV,
       connectTimeoutMs: 5000,
       commandTimeoutMs: 2000,
+      keyTtlSeconds: o.keyTtl?.toSeconds(),
     },
     secretEnv: {
       [REDIS_URL_ENV]: { secret: kubeSecret, key: keyOf(urlEntry) },
@@ -348,9 +379,80 @@ export function deployRedis(scope: Construct, platform: MlPlatform, store: Onlin
       nodes: o.nodeCount ?? 2,
       port,
       tls: true,
+      keyTtlSeconds: o.keyTtl?.toSeconds(),
       authTokenSecret: secretName,
       handoff: { url: urlEntry.parameterName, authToken: tokenEntry.parameterName },
       kubernetesSecret: `${names.namespace}/${kubeSecret}`,
+    },
+  };
+}
+
+/** Attribute names of the online table (the runtime's `DynamoDbOnlineStore` uses the same). */
+const DYNAMODB_KEY = 'k';
+const DYNAMODB_TTL = 'exp';
+
+/** @internal Creates the DynamoDB online store in `scope`. */
+export function deployDynamoDb(scope: Construct, platform: MlPlatform, store: OnlineStore, names: OnlineStoreNames): DeployedOnlineStore & { table: DynamodbTable } {
+  const o = store._dynamodb;
+  const tableName = platform.resourceName(255, 'features', names.storeName);
+  const keyTtlSeconds = o.keyTtl?.toSeconds();
+  const table = new DynamodbTable(scope, 'dynamodb', {
+    name: tableName,
+    billingMode: 'PAY_PER_REQUEST',
+    hashKey: DYNAMODB_KEY,
+    attribute: [{ name: DYNAMODB_KEY, type: 'S' }],
+    serverSideEncryption: { enabled: true, kmsKeyArn: platform.key.arn },
+    pointInTimeRecovery: { enabled: o.pointInTimeRecovery ?? true },
+    deletionProtectionEnabled: o.deletionProtection ?? true,
+    ttl: keyTtlSeconds === undefined ? undefined : { attributeName: DYNAMODB_TTL, enabled: true },
+  });
+  // DynamoDB traffic off the NAT: a gateway endpoint on the private route tables (once per platform).
+  const endpoint = platform.network.gatewayEndpoint('dynamodb');
+  const tableArn = `arn:aws:dynamodb:${platform.region}:${platform.account}:table/${tableName}`;
+  const viaDynamo = { StringEquals: { 'kms:ViaService': `dynamodb.${platform.region}.amazonaws.com` } };
+  const grant = (workload: Workload, write: boolean) => {
+    const sid = `Features${names.sid}Online${write ? 'Write' : 'Read'}`;
+    if (workload.role.policyStatements.some((s) => s.Sid === sid)) return;
+    workload.role.addToPolicy({
+      Sid: sid,
+      Effect: 'Allow',
+      // Exactly what DynamoDbOnlineStore calls: lookups and watermarks read; materialization writes.
+      Action: write
+        ? ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']
+        : ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+      Resource: tableArn,
+    });
+    workload.role.addToPolicy({
+      Sid: `${sid}Key`,
+      Effect: 'Allow',
+      Action: write ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : 'kms:Decrypt',
+      Resource: platform.key.arn,
+      Condition: viaDynamo,
+    });
+  };
+  return {
+    table,
+    config: {
+      type: 'dynamodb',
+      table: tableName,
+      region: platform.region,
+      keyPrefix: 'cdk-mlops:features:',
+      requestTimeoutMs: 2000,
+      keyTtlSeconds,
+    },
+    secretEnv: {},
+    egress: [],
+    needsAwsApi: true,
+    grantRead: (w) => grant(w, false),
+    grantReadWrite: (w) => grant(w, true),
+    inventory: {
+      type: 'dynamodb',
+      table: tableName,
+      tableArn,
+      pointInTimeRecovery: o.pointInTimeRecovery ?? true,
+      deletionProtection: o.deletionProtection ?? true,
+      keyTtlSeconds,
+      gatewayEndpoint: endpoint !== undefined,
     },
   };
 }

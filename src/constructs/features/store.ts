@@ -18,7 +18,7 @@ import {
   Entity, EntityOptions, FeatureService, FeatureServiceOptions, FeatureView, FeatureViewOptions,
 } from './definitions';
 import { FEATURE_STORE_SYMBOL, kubeName, sidPart } from './names';
-import { deployRedis, DeployedOnlineStore, OnlineStore, validateOnlineStore } from './online-store';
+import { deployDynamoDb, deployRedis, DeployedOnlineStore, OnlineStore, validateOnlineStore } from './online-store';
 import { compareStrings } from '../../util/compare';
 
 /** Port of the feature server (Feast's default). */
@@ -164,8 +164,9 @@ interface ViewTable {
  * encrypted with the platform key. The online store is ElastiCache for Redis (Multi-AZ
  * replication group, TLS required, at-rest encryption with the platform key, AUTH token from
  * Secrets Manager, private subnets, a security group admitting only the cluster's nodes on the
- * Redis port). (`OnlineStore.dynamodb()` fails synthesis: the runtime does not support DynamoDB
- * yet.) Each workload has its own IAM role with least privilege.
+ * Redis port), or a DynamoDB table (`OnlineStore.dynamodb()`: on demand, encrypted with the
+ * platform key, point-in-time recovery, deletion protection, reached through a gateway
+ * endpoint). Each workload has its own IAM role with least privilege.
  *
  * **Cluster plane** (chart `features`): the feature server (`cdk-mlops features serve`,
  * Feast's `POST /get-online-features`) as a Deployment + Service + HPA + PDB, one
@@ -349,7 +350,7 @@ export class FeatureStore extends Construct {
 
     // ---- cloud plane: online store ----
     const names = { storeName, namespace: this.namespace, sid: this.sid };
-    this.online = deployRedis(cloud, platform, onlineStore, names);
+    this.online = onlineStore._kind === 'redis' ? deployRedis(cloud, platform, onlineStore, names) : deployDynamoDb(cloud, platform, onlineStore, names);
 
     // ---- identities and grants ----
     const chart = platform.chart('features');
