@@ -13,9 +13,11 @@ const project = new MlopsGitOpsProject({
   codeOwners: {{codeOwners}},
   cdkMlopsVersion: {{cdkMlopsVersion}},
   // What the cluster plane needs in each cluster, installed by Argo CD before it (argocd/README.md):
-  // the Prometheus Operator (ServiceMonitor, PrometheusRule) and the Gateway API CRDs (HTTPRoute).
-  // External Secrets Operator, the cloud-to-cluster handoff, is always installed.
-  addons: [ClusterAddon.kubePrometheusStack(), ClusterAddon.gatewayApiCrds()],
+  // the Prometheus Operator (ServiceMonitor, PrometheusRule), the Gateway API CRDs (HTTPRoute),
+  // Karpenter (the GPU pool's NodePool, EC2NodeClass; its IAM role and interruption queue are in
+  // the cloud plane) and Kueue (the GPU pool's queues). Karpenter and Kueue charts come from OCI
+  // registries. External Secrets Operator, the cloud-to-cluster handoff, is always installed.
+  addons: [ClusterAddon.kubePrometheusStack(), ClusterAddon.gatewayApiCrds(), ClusterAddon.karpenter(), ClusterAddon.kueue()],
 });
 
 project.synth();

@@ -42,7 +42,9 @@ const EXPECTED_FILES = [
   '.gitignore', '.projen/deps.json', '.projen/files.json', '.projen/tasks.json', '.projenrc.ts', 'README.md',
   'argocd/README.md',
   ...['dev', 'prod', 'staging'].flatMap((e) => [
-    `argocd/${e}/apps/external-secrets.yaml`, `argocd/${e}/apps/gateway-api-crds.yaml`, `argocd/${e}/apps/kube-prometheus-stack.yaml`, `argocd/${e}/apps/platform.yaml`, `argocd/${e}/apps/project.yaml`, `argocd/${e}/apps/workloads.yaml`, `argocd/${e}/bootstrap.yaml`,
+    `argocd/${e}/apps/external-secrets.yaml`, `argocd/${e}/apps/gateway-api-crds.yaml`, `argocd/${e}/apps/karpenter.yaml`, `argocd/${e}/apps/kube-prometheus-stack.yaml`,
+    `argocd/${e}/apps/kueue.yaml`, `argocd/${e}/apps/platform.yaml`, `argocd/${e}/apps/project.yaml`, `argocd/${e}/apps/repository-karpenter.yaml`,
+    `argocd/${e}/apps/repository-kueue.yaml`, `argocd/${e}/apps/workloads.yaml`, `argocd/${e}/bootstrap.yaml`,
   ]),
   'argocd/values.yaml', 'cdk-mlops.json', 'package.json', 'pins.json', 'projenrc/tsconfig.json',
   'src/app.ts', 'src/environments.ts', 'src/main.ts', 'test/app.test.ts', 'test/tsconfig.json', 'tsconfig.json',
@@ -94,7 +96,11 @@ describe('cdk-mlops init', () => {
     expect(rc).toContain("codeOwners: ['@acme/ml-platform', '@acme/sre'],");
     expect(rc).toContain("cdkMlopsVersion: '^0.1.0',");
     expect(rc).toContain("import { ClusterAddon, MlopsGitOpsProject } from 'cdk-mlops/lib/projen';");
-    expect(rc).toContain('addons: [ClusterAddon.kubePrometheusStack(), ClusterAddon.gatewayApiCrds()],');
+    expect(rc).toContain('addons: [ClusterAddon.kubePrometheusStack(), ClusterAddon.gatewayApiCrds(), ClusterAddon.karpenter(), ClusterAddon.kueue()],');
+    // the GPU pool: Spot in all but the last environment, a small pool in the first
+    expect(envs.match(/gpu: \{ spot: (true|false), maxGpus: (\d+) \}/g)).toEqual(['gpu: { spot: true, maxGpus: 4 }', 'gpu: { spot: true, maxGpus: 8 }', 'gpu: { spot: false, maxGpus: 8 }']);
+    // init's own project (written without running .projenrc.ts) installs the same add-ons as .projenrc.ts says
+    for (const addon of ['kube-prometheus-stack', 'gateway-api-crds', 'karpenter', 'kueue']) expect(fs.existsSync(path.join(repo, 'argocd', 'dev', 'apps', `${addon}.yaml`))).toBe(true);
     expect(fs.readFileSync(path.join(repo, 'src', 'app.ts'), 'utf8')).toContain("export const MODELS = ['churn', 'fraud'] as const;");
     const pins = ModelPins.fromFile(path.join(repo, 'pins.json'));
     const replicas = { minReplicas: 2, maxReplicas: 10 };

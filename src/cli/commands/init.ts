@@ -46,6 +46,7 @@ export interface TemplateEnvironment extends GitOpsEnvironment {
   readonly natGateways: number;
   readonly systemNodes: { readonly instanceTypes: string[]; readonly minSize: number; readonly maxSize: number };
   readonly logRetentionDays: number;
+  readonly gpu: { readonly spot: boolean; readonly maxGpus: number };
 }
 
 /** What `init` writes, fully resolved. */
@@ -72,6 +73,8 @@ function environmentDefaults(name: string, i: number, n: number, account: string
     natGateways: first ? 1 : zones,
     systemNodes: first ? { instanceTypes: ['m7i.large'], minSize: 2, maxSize: 3 } : { instanceTypes: ['m7i.xlarge'], minSize: 3, maxSize: 6 },
     logRetentionDays: first ? 30 : last ? 365 : 90,
+    // GPU training on Spot except in the last environment; a small pool in the first.
+    gpu: { spot: !last, maxGpus: first ? 4 : 8 },
     // The last environment does not delete what was removed from dist/ on its own.
     prune: !last,
     selfHeal: true,
@@ -260,7 +263,10 @@ export function writeRepository(dir: string, o: InitOptions): string[] {
       codeOwners: o.codeOwners,
       cdkMlopsVersion: o.cdkMlopsVersion,
       // the same add-ons as templates/gitops/.projenrc.ts
-      addons: [projenModule.ClusterAddon.kubePrometheusStack(), projenModule.ClusterAddon.gatewayApiCrds()],
+      addons: [
+        projenModule.ClusterAddon.kubePrometheusStack(), projenModule.ClusterAddon.gatewayApiCrds(),
+        projenModule.ClusterAddon.karpenter(), projenModule.ClusterAddon.kueue(),
+      ],
     });
     project.synth();
   } finally {

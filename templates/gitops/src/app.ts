@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import {
-  Cluster, DriftMonitor, EndpointScaling, FeatureSource, FeatureStore, GatewayRef, MlApp, MlAppProps, MlPlatform, ModelEndpoint,
-  ModelPins, ModelRegistry, Network, StateBackend, TrainingData, TrainingPipeline,
+  CapacityType, Cluster, DriftMonitor, EndpointScaling, FeatureSource, FeatureStore, GatewayRef, GpuCapacity, GpuTrainingPool, MlApp, MlAppProps,
+  MlPlatform, ModelEndpoint, ModelPins, ModelRegistry, Network, StateBackend, TrainingData, TrainingPipeline,
 } from 'cdk-mlops';
 import { environments, PLATFORM_NAME, PlatformEnvironment } from './environments';
 
@@ -36,6 +36,15 @@ export const FEATURES = {
  */
 export const GATEWAY = GatewayRef.fromAttributes({ name: 'ml', namespace: 'gateway' });
 
+/**
+ * The GPU pool for training (your own training containers: `TrainingCompute.gpu(pool, ...)`;
+ * the built-in trainers run on CPU). Karpenter starts NVIDIA nodes of these families when a
+ * training pod waits and removes them once empty, so an idle pool costs nothing; Kueue admits
+ * jobs through the pool's queue `<pool>-default` in the training namespace, within
+ * `gpu.maxGpus` of src/environments.ts. Spot or on-demand per environment (`gpu.spot`).
+ */
+export const GPU_POOL = { name: 'gpu', instanceFamilies: ['g5', 'g6'] } as const;
+
 /** The platform of one environment. */
 export function createPlatform(app: MlApp, env: PlatformEnvironment, pins: ModelPins): MlPlatform {
   const platform = new MlPlatform(app, env.name, {
@@ -60,6 +69,15 @@ export function createPlatform(app: MlApp, env: PlatformEnvironment, pins: Model
     schedule: '@hourly',
   });
   const features = store.addFeatureService(FEATURES.service, { features: [view] });
+
+  // GPU nodes for training, from zero: Karpenter (with its IAM role and interruption queue) and Kueue.
+  new GpuTrainingPool(platform, GPU_POOL.name, {
+    capacity: GpuCapacity.karpenter({
+      instanceFamilies: [...GPU_POOL.instanceFamilies],
+      capacityTypes: [env.gpu.spot ? CapacityType.SPOT : CapacityType.ON_DEMAND],
+      maxGpus: env.gpu.maxGpus,
+    }),
+  });
 
   // Each environment's registry is a prefix of its artefact bucket.
   const registry = new ModelRegistry(platform, 'registry');

@@ -18,6 +18,11 @@ export interface PlatformEnvironment extends GitOpsEnvironment {
   readonly systemNodes: { readonly instanceTypes: string[]; readonly minSize: number; readonly maxSize: number };
   /** Days of EKS control-plane logs kept in CloudWatch. */
   readonly logRetentionDays: number;
+  /**
+   * The GPU training pool (Karpenter nodes, none while no training pod waits): Spot instances
+   * (cheaper, interruptible: for jobs that checkpoint) or on-demand, and the most GPUs at once.
+   */
+  readonly gpu: { readonly spot: boolean; readonly maxGpus: number };
 }
 
 /**

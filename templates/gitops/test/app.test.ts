@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelPins, PlatformSynthesis, synthesisFiles } from 'cdk-mlops';
 import * as YAML from 'yaml';
-import { createApp, FEATURES, MODELS, PINS_FILE } from '../src/app';
+import { createApp, FEATURES, GPU_POOL, MODELS, PINS_FILE } from '../src/app';
 import { environments, PLATFORM_NAME } from '../src/environments';
 
 /**
@@ -109,6 +109,39 @@ describe('targeted assertions', () => {
     }
   });
 
+  test.each(environments)('$name: a GPU pool from zero (Karpenter, Spot or on-demand as the environment says) with a Kueue queue', (env) => {
+    type Manifest = { kind: string; metadata: { name: string; namespace?: string }; spec: Record<string, any> };
+    const objects = Object.values(result(env.name).kubernetes).flat() as unknown as Manifest[];
+    const fullName = `${PLATFORM_NAME}-${GPU_POOL.name}`;
+    const nodePools = objects.filter((o) => o.kind === 'NodePool');
+    expect(nodePools.map((o) => o.metadata.name)).toEqual([fullName]);
+    const requirements = nodePools[0].spec.template.spec.requirements as { key: string; values: string[] }[];
+    expect(requirements.find((r) => r.key === 'karpenter.k8s.aws/instance-family')?.values).toEqual([...GPU_POOL.instanceFamilies].sort());
+    expect(requirements.find((r) => r.key === 'karpenter.sh/capacity-type')?.values).toEqual([env.gpu.spot ? 'spot' : 'on-demand']);
+    expect(nodePools[0].spec.limits).toEqual({ 'nvidia.com/gpu': env.gpu.maxGpus });
+    // only empty nodes go away, and nothing but GPU work lands there
+    expect(nodePools[0].spec.disruption.consolidationPolicy).toBe('WhenEmpty');
+    expect(nodePools[0].spec.template.spec.taints).toEqual([{ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' }]);
+    const queues = objects.filter((o) => o.kind === 'LocalQueue');
+    expect(queues.map((q) => `${q.metadata.namespace}/${q.metadata.name}`)).toEqual([`${PLATFORM_NAME}-training/${GPU_POOL.name}-default`]);
+    const clusterQueue = objects.find((o) => o.kind === 'ClusterQueue')!;
+    expect(clusterQueue.spec.resourceGroups[0].flavors[0].resources.find((r: { name: string }) => r.name === 'nvidia.com/gpu').nominalQuota).toBe(env.gpu.maxGpus);
+  });
+
+  test.each(environments)("$name: Karpenter's cloud half and its add-on agree: cluster, interruption queue, Pod Identity namespace and ServiceAccount", (env) => {
+    const resources = result(env.name).terraform.resource as Record<string, Record<string, Record<string, any>>>;
+    const queues = Object.values(resources.aws_sqs_queue ?? {});
+    expect(queues).toHaveLength(1);
+    expect(queues[0].sqs_managed_sse_enabled).toBe(true);
+    expect(Object.values(resources.aws_cloudwatch_event_rule ?? {})).toHaveLength(4);
+    const association = Object.values(resources.aws_eks_pod_identity_association).find((a) => a.service_account === 'karpenter');
+    const app = YAML.parse(fs.readFileSync(path.join(ROOT, 'argocd', env.name, 'apps', 'karpenter.yaml'), 'utf8')) as { spec: { destination: { namespace: string }; source: { helm: { valuesObject: Record<string, any> } } } };
+    const values = app.spec.source.helm.valuesObject;
+    expect(values.settings).toEqual({ clusterName: association!.cluster_name, interruptionQueue: queues[0].name });
+    expect(app.spec.destination.namespace).toBe(association!.namespace);
+    expect(values.serviceAccount.name).toBe(association!.service_account);
+  });
+
   test('a model is never served in a later environment at a version newer than in the one before it', () => {
     const pins = ModelPins.fromFile(PINS_FILE);
     const skipped: string[] = [];
@@ -129,7 +162,13 @@ describe('policy', () => {
    * Policy findings suppressed on purpose, per environment, as `<rule> <target>`. A new
    * suppression fails this test until it is added here, so that it gets reviewed.
    */
-  const REVIEWED_SUPPRESSIONS: Record<string, string[]> = {};
+  const REVIEWED_SUPPRESSIONS: Record<string, string[]> = Object.fromEntries(environments.map((e) => [e.name, [
+    // The NVIDIA device plugin registers its socket in the host's /var/lib/kubelet/device-plugins
+    // (hostPath, root-owned), which needs uid 0; it drops every capability, cannot escalate, has a
+    // read-only root filesystem, no API token and no network, and runs only on the GPU pool's nodes
+    // in the privileged namespace <platform>-gpu-system (the reason is in dist/<env>/platform.json).
+    `K8S-NON-ROOT DaemonSet/${PLATFORM_NAME}-gpu-system/nvidia-device-plugin-${GPU_POOL.name}`,
+  ]]));
 
   test.each(environments.map((e) => e.name))('%s: no policy suppression beyond the reviewed ones', (env) => {
     const suppressed = result(env).suppressed.map((s) => `${s.ruleId} ${s.target}`).sort();
