@@ -66,7 +66,7 @@ describe('cdk-mlops features', () => {
     const summary = JSON.parse(r.out.trim().split('\n').pop()!).summary;
     expect(summary).toMatchObject({ rowsRead: 12, entitiesWritten: 7, published: true });
     expect(summary.rowsPerSecond).toBeGreaterThan(0);
-    expect(Object.keys(await dumpKeys(redis, prefix))).toHaveLength(10);
+    expect(Object.keys(await dumpKeys(redis, prefix))).toHaveLength(7 + 3 + 3); // rows, watermarks, value schemas
 
     const bad = path.join(tmp.dir, 'customer_profile', 'broken.parquet');
     fs.writeFileSync(bad, 'not parquet');
