@@ -3,6 +3,7 @@ import { KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT, karpenterInterruptionQu
 import { CloudwatchEventRule, CloudwatchEventTarget, SqsQueue, SqsQueuePolicy } from '../cloud/cdktf';
 import { PolicyStatement, WorkloadRole } from '../cloud/workload-identity';
 import { MlPlatform } from '../platform';
+import { EC2_UNSCOPABLE_READ_ACTIONS } from '../policy/rules';
 
 export { KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT, karpenterInterruptionQueueName } from './karpenter-names';
 
@@ -22,18 +23,7 @@ export const KARPENTER_INTERRUPTION_EVENTS: Readonly<Record<string, { readonly s
  * EC2 actions IAM cannot scope to a resource (read-only, regional): granted on `*`, limited to
  * the platform's region.
  */
-export const KARPENTER_REGIONAL_READ_ACTIONS = [
-  'ec2:DescribeAvailabilityZones',
-  'ec2:DescribeCapacityReservations',
-  'ec2:DescribeImages',
-  'ec2:DescribeInstanceTypeOfferings',
-  'ec2:DescribeInstanceTypes',
-  'ec2:DescribeInstances',
-  'ec2:DescribeLaunchTemplates',
-  'ec2:DescribeSecurityGroups',
-  'ec2:DescribeSpotPriceHistory',
-  'ec2:DescribeSubnets',
-] as const;
+export const KARPENTER_REGIONAL_READ_ACTIONS = EC2_UNSCOPABLE_READ_ACTIONS;
 
 const controllers = new WeakMap<MlPlatform, KarpenterController>();
 

@@ -44,12 +44,13 @@ export const POLICY_RULES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Read-only actions for which IAM has no resource-level permissions, so that `Resource: '*'` is
- * the only way to allow them (a narrower ARN would match nothing). A statement whose actions
- * are all in this list may use `'*'`; any other action beside them makes it a finding.
+ * Read-only EC2 actions for which IAM has no resource-level permissions, so that `Resource: '*'`
+ * is the only way to allow them (a narrower ARN would match nothing). A statement whose actions
+ * are all in {@link RESOURCE_WILDCARD_ACTIONS} may use `'*'`; any other action beside them makes
+ * it a finding.
  * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
  */
-export const RESOURCE_WILDCARD_ACTIONS: ReadonlySet<string> = new Set([
+export const EC2_UNSCOPABLE_READ_ACTIONS = [
   'ec2:DescribeAvailabilityZones',
   'ec2:DescribeCapacityReservations',
   'ec2:DescribeImages',
@@ -60,8 +61,10 @@ export const RESOURCE_WILDCARD_ACTIONS: ReadonlySet<string> = new Set([
   'ec2:DescribeSecurityGroups',
   'ec2:DescribeSpotPriceHistory',
   'ec2:DescribeSubnets',
-  'pricing:GetProducts',
-]);
+] as const;
+
+/** {@link EC2_UNSCOPABLE_READ_ACTIONS} and the other read-only actions IAM cannot scope (the AWS Price List). */
+export const RESOURCE_WILDCARD_ACTIONS: ReadonlySet<string> = new Set([...EC2_UNSCOPABLE_READ_ACTIONS, 'pricing:GetProducts']);
 
 type Json = Record<string, unknown>;
 
