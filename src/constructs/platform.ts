@@ -367,6 +367,15 @@ export class MlPlatform extends Construct {
   }
 
   /**
+   * Records that `owner` may request up to `gpus` GPUs at once in a part's namespace, so that the
+   * namespace's ResourceQuota admits them (`requests.nvidia.com/gpu` is the sum of the claims
+   * unless `namespaceQuotas` pins it, in which case synthesis fails when the claims exceed it).
+   */
+  public claimNamespaceGpus(part: PlatformPart, owner: IConstruct, gpus: number): void {
+    this.namespaces.get(part)!.claimGpus(owner.node.path, gpus);
+  }
+
+  /**
    * The cdk8s chart that becomes `k8s/<name>.yaml`; created on first use. Capability
    * constructs put their objects in a chart of their own so files stay small and stable.
    */

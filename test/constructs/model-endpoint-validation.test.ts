@@ -105,10 +105,6 @@ describe('ModelEndpoint fails at synth time with a clear message', () => {
       /'predictionLog\.sampleRate' \(2\) .*<=1/],
     ['a prediction-log prefix with a leading slash', () => ({ predictionLog: { prefix: '/predictions' } }),
       /'predictionLog\.prefix' \("\/predictions"\) must be an S3 key prefix/],
-    ['GPUs (serving runs on the CPU execution provider)', () => ({ resources: { gpus: 1 } }),
-      /'resources\.gpus' \(1\) must be 0: serving runs models on onnxruntime's CPU execution provider \(the serve image has no CUDA\), so a GPU would be reserved and never used; GPU node pools are for training/],
-    ['GPUs even on a GPU node pool', () => ({ resources: { gpus: 2 }, nodePool: { poolName: 'gpu', nodeSelector: {}, tolerations: [{ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' }] } }),
-      /'resources\.gpus' \(2\) must be 0: serving runs models on onnxruntime's CPU execution provider/],
     ['a node pool toleration with a bad effect', () => ({ nodePool: { poolName: 'p', nodeSelector: {}, tolerations: [{ key: 'k', effect: 'Never' }] } }),
       /'nodePool\.tolerations\[0\]\.effect' \("Never"\) must be 'NoSchedule', 'PreferNoSchedule' or 'NoExecute'/],
     ['an endpoint name that is no DNS label', () => ({ endpointName: 'Fraud_Model' }),
@@ -161,7 +157,7 @@ describe('ModelEndpoint fails at synth time with a clear message', () => {
       strategy: DeploymentStrategy.abTest([{ model: r.model('fraud').version(7), weight: 10 }, { model: r.model('fraud').version(8), weight: 10 }]),
       resources: { gpus: 2 },
     }));
-    expect(e.problems.map((p) => p.prop)).toEqual(['scaling.minReplicas', 'resources.gpus', 'strategy.arms[].weight']);
+    expect(e.problems.map((p) => p.prop)).toEqual(['scaling.minReplicas', 'resources.gpus', 'resources.gpus', 'image', 'strategy.arms[].weight']);
   });
 
   test('a rejected endpoint leaves nothing behind in the platform', () => {

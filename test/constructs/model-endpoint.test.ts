@@ -398,7 +398,7 @@ describe('ModelEndpoint: scale to zero, GPU pool, features', () => {
     expect(one(plain.serving, 'ScaledObject').spec.minReplicaCount).toBe(2);
   });
 
-  test('runs on a node pool: selects its nodes, tolerates its taint, and requests no GPU (serving is CPU-only)', () => {
+  test('runs on a node pool: selects its nodes, tolerates its taint, and requests no GPU without resources.gpus', () => {
     const { platform } = newPlatform();
     const registry = new ModelRegistry(platform, 'registry');
     const pool = new GpuTrainingPool(platform, 'gpu', {});

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { k8s } from './k8s';
+import { k8s, Lazy } from './k8s';
 
 /** Compute a namespace may use in total (ResourceQuota). */
 export interface NamespaceQuota {
@@ -14,8 +14,11 @@ export interface NamespaceQuota {
   /** @default 100 */
   readonly pods?: number;
   /**
-   * GPUs (`requests.nvidia.com/gpu`).
-   * @default - no GPU quota object field (GPU admission is Kueue's job)
+   * GPUs (`requests.nvidia.com/gpu`). When unset, the quota holds what the namespace's GPU
+   * workloads claim (`PlatformNamespace.claimGpus`: the GPU endpoints of the serving namespace,
+   * at their rollout peak), and no GPU field when none does (training: GPU admission is Kueue's
+   * job). When set, synthesis fails if the claims exceed it.
+   * @default - the sum of the claims, or no GPU field without claims
    */
   readonly gpus?: number;
 }
@@ -49,11 +52,15 @@ export interface PlatformNamespaceProps {
  */
 export class PlatformNamespace extends Construct {
   public readonly name: string;
+  /** The `gpus` of the quota as given, or undefined (sized from the claims). */
+  public readonly quotaGpus?: number;
+  private readonly gpuClaims: { readonly owner: string; readonly gpus: number }[] = [];
 
   constructor(scope: Construct, id: string, props: PlatformNamespaceProps) {
     super(scope, id);
     this.name = props.name;
     const q = props.quota ?? {};
+    this.quotaGpus = q.gpus;
     const d = props.containerDefaults ?? {};
     new k8s.KubeNamespace(this, 'namespace', {
       metadata: {
@@ -95,7 +102,17 @@ export class PlatformNamespace extends Construct {
       'limits.memory': k8s.Quantity.fromString(q.limitsMemory ?? '128Gi'),
       'pods': k8s.Quantity.fromNumber(q.pods ?? 100),
     };
-    if (q.gpus !== undefined) hard['requests.nvidia.com/gpu'] = k8s.Quantity.fromNumber(q.gpus);
+    // Unset: the sum of the claims, known once every workload is in the tree (absent without claims).
+    hard['requests.nvidia.com/gpu'] = q.gpus !== undefined
+      ? k8s.Quantity.fromNumber(q.gpus)
+      : Lazy.any({ produce: () => (this.claimedGpus > 0 ? k8s.Quantity.fromNumber(this.claimedGpus) : undefined) }) as unknown as k8s.Quantity;
+    this.node.addValidation({
+      validate: () => {
+        if (q.gpus === undefined || this.claimedGpus <= q.gpus) return [];
+        const who = this.gpuClaims.map((c) => `${c.owner}: ${c.gpus}`).join(', ');
+        return [`the ResourceQuota of namespace '${this.name}' admits ${q.gpus} GPU(s) (requests.nvidia.com/gpu, from namespaceQuotas) but its GPU workloads need ${this.claimedGpus} at their peak (${who}): raise that quota's 'gpus' to at least ${this.claimedGpus}, or leave it unset to size it from the workloads`];
+      },
+    });
     new k8s.KubeResourceQuota(this, 'quota', {
       metadata: { name: 'compute', namespace: props.name, labels: props.labels },
       spec: { hard },
@@ -116,5 +133,19 @@ export class PlatformNamespace extends Construct {
         }],
       },
     });
+  }
+
+  /**
+   * Records that `owner` may request up to `gpus` GPUs in this namespace at once (for an endpoint:
+   * GPUs per pod x its most pods during a rollout). The quota's `requests.nvidia.com/gpu` is their
+   * sum unless the platform pins it.
+   */
+  public claimGpus(owner: string, gpus: number): void {
+    if (gpus > 0) this.gpuClaims.push({ owner, gpus });
+  }
+
+  /** GPUs claimed in this namespace, in total. */
+  public get claimedGpus(): number {
+    return this.gpuClaims.reduce((a, c) => a + c.gpus, 0);
   }
 }

@@ -7,6 +7,8 @@ import { awsEgressRules, ComputeResources, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FI
 import { PropValidator } from '../errors';
 import { MlPlatform, PlatformPart, Workload } from '../platform';
 import type { IFeatureService, IModelVersion, IMonitorableEndpoint, INodePool, IPredictionLog } from '../refs';
+import { RuntimeImage } from '../runtime-image';
+import { GpuPlacement, validateTolerations } from './gpu';
 import { EndpointAuth, EndpointScaling, GatewayRef, PrometheusRef } from './options';
 import { errorRateQuery, latencyQuantileQuery, requestRateQuery, ROLLOUT_HASH_LABEL } from './queries';
 import {
@@ -17,6 +19,8 @@ import {
 export const SERVE_PORT = 8080;
 /** Pod annotation holding the serve configuration, projected into the container as its config file. */
 export const SERVE_CONFIG_ANNOTATION = 'cdk-mlops.io/serve-config';
+/** Where CUDA caches the kernels it compiles at run time in a GPU endpoint's pods (the writable /tmp). */
+export const CUDA_CACHE_DIR = '/tmp/cuda-cache';
 /** Header that routes a request to a blue-green preview. */
 export const PREVIEW_HEADER = 'x-cdk-mlops-variant';
 /** Where the auth tokens Secret is mounted. */
@@ -111,14 +115,42 @@ export interface ModelEndpointProps {
   /** @default EndpointScaling.cpu() - HPA on 70 % CPU, 2 to 10 replicas */
   readonly scaling?: EndpointScaling;
   /**
-   * CPU and memory of each serving pod. `gpus` must be 0 (the default): serving runs models
-   * on onnxruntime's CPU execution provider and the serve image carries no CUDA, so a GPU
-   * would be reserved and never used. GPU node pools are for training.
+   * CPU, memory and GPUs of each serving pod. `gpus: 1` runs the model on onnxruntime's CUDA
+   * execution provider (serve configuration `executionProvider: 'cuda'`): it needs `placement`
+   * (where the GPUs come from) and `image` (a CUDA-capable runtime image). One pod uses one GPU
+   * (the model's one onnxruntime session runs on one device): scale with replicas, not GPUs per pod.
    * @default - 250m/1 CPU, 512Mi/1Gi memory, no GPU
    */
   readonly resources?: ComputeResources;
   /**
-   * Node pool to run on (the pods select its nodes and tolerate its taints).
+   * Where a GPU endpoint's GPUs come from: `GpuPlacement.pool(gpuTrainingPool)` (a GPU node pool
+   * of this program, shared with training) or `GpuPlacement.nodeGroup({ name, nodeSelector,
+   * tolerations })` (inference nodes managed elsewhere). The pods select those nodes, tolerate
+   * their taints and request `nvidia.com/gpu` (limit = request = `resources.gpus`). Required
+   * with `resources.gpus`, refused without; exclusive with `nodePool`.
+   *
+   * Cold start on GPUs: a pod that finds no free GPU waits for a node. On a pool scaled to zero
+   * that is minutes (Karpenter: the instance's launch, boot and the NVIDIA device plugin
+   * registering its GPUs, typically 1 to 3 min; a managed node group through the Cluster
+   * Autoscaler: its scan plus the Auto Scaling group's launch, typically 3 to 6 min), then the
+   * pull of the CUDA runtime image (CUDA 12 + cuDNN 9 + onnxruntime's CUDA provider: several
+   * GB, a minute or more on a new node, nothing on a node that has it), then the model load (CUDA
+   * context and cuDNN/cuBLAS initialisation on the first session, seconds, plus the model's
+   * download and warm-up). These are orders of magnitude, not measurements of this project.
+   * @default - no GPU
+   */
+  readonly placement?: GpuPlacement;
+  /**
+   * The runtime image of the serving pods: another build of the runtime image (same entry
+   * point). Required with `resources.gpus`: a CUDA-capable build, made with the Dockerfile's GPU
+   * build arguments (`--build-arg RUNTIME_BASE_IMAGE=<CUDA 12 + cuDNN 9 + Node 22 image>
+   * --build-arg ONNXRUNTIME_NODE_INSTALL=cuda12`, see the README), since the platform's default
+   * image carries no CUDA.
+   * @default - the platform's runtime image (CPU endpoints only)
+   */
+  readonly image?: RuntimeImage;
+  /**
+   * Node pool to run on (the pods select its nodes and tolerate its taints). For GPUs use `placement`.
    * @default - the cluster's general nodes
    */
   readonly nodePool?: INodePool;
@@ -196,6 +228,16 @@ interface VariantPlan {
  * so every ReplicaSet carries its own: a canary's stable pods keep serving the old version, a
  * rollback restores the old configuration with the old pods, and no ConfigMap outlives them.
  *
+ * **GPUs.** By default the model runs on onnxruntime's CPU execution provider. With
+ * `resources: { gpus: 1 }`, `placement` (a `GpuPlacement`: a GPU node pool such as a
+ * `GpuTrainingPool`, or an inference node group) and `image` (a CUDA-capable build of the runtime
+ * image), the pods request `nvidia.com/gpu` (limit = request), select the placement's nodes,
+ * tolerate its taints and run the model on the CUDA execution provider (serve configuration
+ * `executionProvider: 'cuda'`), with no fallback to the CPU: a pod whose CUDA provider cannot
+ * load never becomes ready. The serving namespace's ResourceQuota admits the endpoints' GPUs at
+ * their rollout peak (`peakGpus`). Scaling to zero (`EndpointScaling.requestsPerSecond({
+ * scaleToZero })`) works as on the CPU, with a longer cold start: see `placement`.
+ *
  * ```ts
  * new ModelEndpoint(platform, 'fraud', {
  *   model: registry.model('fraud').version(7),
@@ -232,6 +274,19 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
   public readonly route: ApiObject;
   /** Escape hatch: the AnalysisTemplate (canary and blue-green). */
   public readonly analysisTemplate?: ApiObject;
+  /** GPUs per pod (0: the model runs on the CPU). */
+  public readonly gpus: number;
+  /** Where the GPUs come from, for a GPU endpoint. */
+  public readonly placement?: GpuPlacement;
+  /** The image of the serving pods. */
+  public readonly image: RuntimeImage;
+  /**
+   * GPUs the endpoint may hold at once: GPUs per pod x most pods of every variant during a
+   * rollout (a Deployment's 25 % surge above maxReplicas; twice maxReplicas for a Rollout, whose
+   * new ReplicaSet may reach full size beside the old one). What it claims in the serving
+   * namespace's ResourceQuota. 0 for a CPU endpoint.
+   */
+  public readonly peakGpus: number;
 
   private readonly platform: MlPlatform;
 
@@ -265,10 +320,9 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
     const zoneSpread = props.zoneSpread ?? 'required';
     v.check(zoneSpread === 'required' || zoneSpread === 'preferred', 'zoneSpread', zoneSpread, "must be 'required' or 'preferred'");
     const gpus = props.resources?.gpus ?? 0;
-    v.check(Number.isInteger(gpus) && gpus >= 0, 'resources.gpus', gpus, 'must be a whole number >= 0');
-    if (Number.isInteger(gpus) && gpus > 0) {
-      v.fail('resources.gpus', gpus, "must be 0: serving runs models on onnxruntime's CPU execution provider (the serve image has no CUDA), so a GPU would be reserved and never used; GPU node pools are for training (TrainingPipeline)");
-    }
+    const gpusOk = v.check(Number.isInteger(gpus) && gpus >= 0, 'resources.gpus', gpus, 'must be a whole number >= 0');
+    const image = props.image ?? platform.runtimeImage;
+    this.validateGpus(v, props, gpusOk ? gpus : 0, scaling, strategy);
     if (props.nodePool) validateNodePool(v, props.nodePool);
     const batching = this.resolveBatching(v, props);
     const logOptions = props.predictionLog ?? {};
@@ -299,6 +353,9 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
     this.gateway = props.gateway;
     this.routePath = `/v2/models/${this.modelName}`;
     this.metricsServiceName = `${endpointName}-metrics`;
+    this.gpus = gpus;
+    this.placement = gpus > 0 ? props.placement : undefined;
+    this.image = image;
 
     // ---- serve configuration per variant (validated with the runtime's schema, before anything is created) ----
     const bucket = platform.artifactBucket;
@@ -338,6 +395,9 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
       podLabels: { ...this.workload.selector, 'cdk-mlops.io/variant': p.name },
     }));
     this.variants = variants;
+    const peakReplicas = usesRollout ? 2 * scaling.maxReplicas : scaling.maxReplicas + Math.ceil(scaling.maxReplicas / 4);
+    this.peakGpus = gpus * peakReplicas * variants.length;
+    platform.claimNamespaceGpus(PlatformPart.SERVING, this, this.peakGpus);
     const podSpecFor = (variant: EndpointVariant, hashLabel: string) => this.podTemplate(variant, props, zoneSpread, hashLabel);
 
     if (usesRollout) {
@@ -411,6 +471,14 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
       variants: variants.map((x) => ({ variant: x.name, model: x.model.label, workload: `${x.workloadKind}/${x.workloadName}`, service: x.serviceName, weight: x.weight })),
       scaling: { kind: scaling.kind, minReplicas: scaling.minReplicas, maxReplicas: scaling.maxReplicas, scaleToZero: scaling.scaleToZero },
       nodePool: props.nodePool?.poolName,
+      gpu: this.placement ? {
+        perPod: gpus,
+        peak: this.peakGpus,
+        placement: this.placement.kind === 'pool'
+          ? { pool: this.placement.name, capacity: this.placement.pool!.capacityKind }
+          : { nodeGroup: this.placement.name },
+        image: image.reference,
+      } : undefined,
       auth: auth.kind === 'tokens' ? { kind: 'tokens', secret: auth.secretName } : { kind: 'none', reason: auth.reason },
       predictionLog: this.predictionLog?.uri,
       featureService: props.features?.service.featureServiceName,
@@ -418,6 +486,51 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  private validateGpus(v: PropValidator, props: ModelEndpointProps, gpus: number, scaling: EndpointScaling, strategy: DeploymentStrategy): void {
+    const placement = props.placement;
+    if (props.image !== undefined) {
+      if (!(props.image instanceof RuntimeImage)) v.fail('image', props.image, 'must be a RuntimeImage (RuntimeImage.fromDigest or RuntimeImage.fromTag)');
+      else props.image.problems().forEach((p) => v.fail('image', props.image!.reference, p));
+    }
+    if (placement !== undefined && !(placement instanceof GpuPlacement)) {
+      v.fail('placement', placement, 'must be made with GpuPlacement.pool or GpuPlacement.nodeGroup');
+      return;
+    }
+    if (gpus === 0) {
+      if (placement) {
+        v.fail('placement', placement.name, "must be unset without 'resources.gpus': it says where GPUs come from (for CPU nodes use 'nodePool')");
+      }
+      return;
+    }
+    if (gpus > 1) {
+      v.fail('resources.gpus', gpus, "must be 0 or 1: the endpoint's model runs in one onnxruntime session, on one CUDA device, so more GPUs per pod would be reserved and never used; scale with replicas instead");
+    }
+    if (!placement) {
+      v.fail('resources.gpus', gpus, "needs 'placement', where the GPUs come from: placement: GpuPlacement.pool(gpuTrainingPool) "
+        + 'or GpuPlacement.nodeGroup({ name, nodeSelector, tolerations }) for inference nodes managed elsewhere');
+    } else {
+      placement._validate(v, 'placement');
+      if (props.nodePool) v.fail('nodePool', props.nodePool.poolName, "must be unset with 'placement' (the placement decides the nodes)");
+      const pool = placement.pool;
+      if (pool && typeof pool.maxGpusPerNode === 'number' && typeof pool.maxGpus === 'number') {
+        v.check(gpus <= pool.maxGpusPerNode, 'resources.gpus', gpus, `must not exceed the GPUs of one node of pool '${pool.poolName}' (${pool.maxGpusPerNode}): a pod runs on one node`);
+        const arms = strategy instanceof DeploymentStrategy ? (strategy.kind === 'shadow' ? 2 : strategy.kind === 'ab-test' ? (strategy._options.abTest ?? []).length : 1) : 1;
+        if (scaling instanceof EndpointScaling && Number.isInteger(scaling.maxReplicas)) {
+          const need = gpus * scaling.maxReplicas * Math.max(1, arms);
+          v.check(need <= pool.maxGpus, 'scaling.maxReplicas', scaling.maxReplicas,
+            `needs ${need} GPUs at most replicas${arms > 1 ? ` (${arms} variants)` : ''} but pool '${pool.poolName}' runs at most ${pool.maxGpus}: lower maxReplicas or raise the pool's capacity`);
+        }
+      }
+    }
+    if (props.image === undefined) {
+      v.fail('image', undefined, "must be given for a GPU endpoint: a CUDA-capable runtime image built with the Dockerfile's GPU build arguments "
+        + "(--build-arg RUNTIME_BASE_IMAGE=<CUDA 12 + cuDNN 9 + Node 22 image> --build-arg ONNXRUNTIME_NODE_INSTALL=cuda12); the platform's runtime image runs onnxruntime on the CPU only");
+    } else if (props.image instanceof RuntimeImage && props.image.reference === RuntimeImage.default().reference) {
+      v.fail('image', props.image.reference, "must be a CUDA-capable build of the runtime image: the project's default image has no CUDA "
+        + '(build one with --build-arg RUNTIME_BASE_IMAGE=<CUDA 12 + cuDNN 9 + Node 22 image> --build-arg ONNXRUNTIME_NODE_INSTALL=cuda12)');
+    }
+  }
 
   private resolveBatching(v: PropValidator, props: ModelEndpointProps): EndpointBatching | undefined {
     const sig = props.signature;
@@ -508,7 +621,15 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
       host: '0.0.0.0',
       port: SERVE_PORT,
       registry: p.model.model.registry.registryUri,
-      models: [{ name: p.model.model.modelName, ref: p.model.ref, variant: p.name, batching, intraOpThreads: props.intraOpThreads }],
+      models: [{
+        name: p.model.model.modelName,
+        ref: p.model.ref,
+        variant: p.name,
+        batching,
+        intraOpThreads: props.intraOpThreads,
+        // a GPU pod sees its one allocated GPU as device 0: the runtime's default cudaDeviceId
+        executionProvider: this.gpus > 0 ? 'cuda' : 'cpu',
+      }],
       auth: this.auth.kind === 'tokens' ? { tokensFile: `${AUTH_TOKENS_DIR}/${this.auth.key}` } : {},
       limits: props.limits,
       predictionLog: logUri ? { uri: logUri, sampleRate, s3: { region: this.platform.region } } : undefined,
@@ -541,8 +662,10 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
       ports: [{ name: 'http', port: SERVE_PORT }],
       readinessPath: '/v2/health/ready',
       livenessPath: '/v2/health/live',
-      env: { AWS_REGION: this.platform.region },
+      // CUDA's kernel cache goes to the writable /tmp (the root filesystem is read-only)
+      env: { AWS_REGION: this.platform.region, ...(this.gpus > 0 ? { CUDA_CACHE_PATH: CUDA_CACHE_DIR } : {}) },
       secretMounts,
+      image: this.image,
     });
     const container: k8s.Container = { ...c, volumeMounts: [...(c.volumeMounts ?? []), { name: 'config', mountPath: RUNTIME_CONFIG_DIR, readOnly: true }] };
     const labels = variant.podLabels as Record<string, string>;
@@ -550,12 +673,14 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
       maxSkew: 1, topologyKey, whenUnsatisfiable: when, labelSelector: { matchLabels: labels }, matchLabelKeys: [hashLabel],
     });
     const shutdown = variant.config.shutdown;
+    const nodes: { nodeSelector: Readonly<Record<string, string>>; tolerations: readonly { key?: string; operator?: string; value?: string; effect?: string }[] } | undefined =
+      this.placement ?? props.nodePool;
     const spec = runtimePodSpec({
       workload: this.workload,
       containers: [container],
       secretMounts,
-      nodeSelector: props.nodePool ? { ...props.nodePool.nodeSelector } : undefined,
-      tolerations: props.nodePool?.tolerations.map((t) => ({ key: t.key, operator: t.operator ?? 'Equal', value: t.value, effect: t.effect })),
+      nodeSelector: nodes ? { ...nodes.nodeSelector } : undefined,
+      tolerations: nodes?.tolerations.map((t) => ({ key: t.key, operator: t.operator ?? 'Equal', value: t.value, effect: t.effect })),
       // readiness goes false at SIGTERM, the server drains, then exits: leave it the time to
       terminationGracePeriodSeconds: Math.ceil((shutdown.drainDelayMs + shutdown.timeoutMs) / 1000) + 5,
       topologySpreadConstraints: [
@@ -831,14 +956,7 @@ function validateNodePool(v: PropValidator, pool: INodePool): void {
   for (const [k, val] of Object.entries(pool.nodeSelector ?? {})) {
     v.check(typeof val === 'string', `nodePool.nodeSelector.${k}`, val, 'must be a string label value');
   }
-  (pool.tolerations ?? []).forEach((t, i) => {
-    const op = t.operator ?? 'Equal';
-    v.check(op === 'Equal' || op === 'Exists', `nodePool.tolerations[${i}].operator`, t.operator, "must be 'Equal' or 'Exists'");
-    if (op === 'Equal') v.check(typeof t.key === 'string' && t.key.length > 0, `nodePool.tolerations[${i}].key`, t.key, "must be a taint key (only operator 'Exists' may leave it unset)");
-    else v.check(t.value === undefined, `nodePool.tolerations[${i}].value`, t.value, "must be unset with operator 'Exists'");
-    v.check(t.effect === undefined || ['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(t.effect), `nodePool.tolerations[${i}].effect`, t.effect,
-      "must be 'NoSchedule', 'PreferNoSchedule' or 'NoExecute'");
-  });
+  validateTolerations(v, 'nodePool.tolerations', pool.tolerations ?? []);
 }
 
 function validateFeatures(v: PropValidator, f: EndpointFeaturesOptions): void {

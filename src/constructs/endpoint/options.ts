@@ -192,6 +192,14 @@ export interface CpuScalingOptions {
  * check, the onnxruntime session creation and the warm-up run, before readiness turns true.
  * Expect seconds for a small tabular model on a warm node and minutes for a large model on a new
  * GPU node: use it for development, batch-like and rarely used endpoints, not for latency SLOs.
+ *
+ * On GPUs (`resources.gpus` with a `placement`) the cold start adds up: a node from an empty GPU
+ * pool (Karpenter typically 1 to 3 min, a managed node group via the Cluster Autoscaler 3 to 6
+ * min), the pull of the CUDA runtime image (several GB: a minute or more on a new node), then the
+ * CUDA context and cuDNN/cuBLAS initialisation of the first session (seconds) with the model's
+ * download and warm-up. While the pool keeps a node (Karpenter's `consolidateAfter`, 10 min by
+ * default), a wake-up costs only the image-cached pod start and the model load. Orders of
+ * magnitude, not measurements.
  */
 export interface ScaleToZeroOptions {
   /** PromQL returning the request rate the gateway sees for the route. */
