@@ -13,6 +13,8 @@ import { RUNTIME_CONFIG_FILE } from '../constructs/cluster/runtime-workload';
  *   that selects a workload run here become the loopback address of that workload;
  * - listening ports become free loopback ports, hosts 127.0.0.1;
  * - files mounted from Secrets (serving tokens) become generated local files;
+ * - GPU requests are not applied: a served model configured for the `cuda` execution provider
+ *   runs on `cpu` (with a note);
  * - per command: the online store becomes the local Redis under a key prefix of this run (or
  *   the in-process store when Redis does not answer), the monitor writes its reports and metrics
  *   under the state directory, sends alerts to the local inbox and records retraining triggers
@@ -181,6 +183,16 @@ export function localizeWorkload(w: RuntimeWorkload, s: LocalSettings): LocalWor
         const reload = obj(config.reload);
         const poll = Number(reload.aliasPollSeconds ?? 30);
         config.reload = { ...reload, aliasPollSeconds: poll > 0 ? Math.min(poll, 2) : 0, configPollMs: Math.min(Number(reload.configPollMs ?? 2000) || 2000, 500) };
+        // GPU requests are not applied here: a model the cluster runs on CUDA runs on the CPU, said in a note.
+        if (Array.isArray(config.models)) {
+          config.models = config.models.map((m) => {
+            const model = obj(m);
+            if (model.executionProvider !== 'cuda') return m;
+            const { cudaDeviceId: _device, ...rest } = model;
+            notes.push(`model '${String(model.name)}' runs on onnxruntime's CPU execution provider here (in the cluster: 'cuda')`);
+            return { ...rest, executionProvider: 'cpu' };
+          });
+        }
         break;
       }
       case 'monitor': {

@@ -252,3 +252,35 @@ describe('an external trainer on a GPU pool, in an image built FROM the runtime 
     ]);
   });
 });
+
+describe('a GPU endpoint, in a CUDA build of the runtime image', () => {
+  test("is run locally on the CPU: its 'cuda' models become 'cpu', with notes", () => {
+    const app = new lib.MlApp({ outdir: '/nonexistent-never-written' });
+    const platform = new lib.MlPlatform(app, 'dev', { platformName: 'gpu', environment: 'dev', region: 'eu-west-1', account: '123456789012' });
+    const pool = new lib.GpuTrainingPool(platform, 'gpu');
+    const registry = new lib.ModelRegistry(platform, 'registry');
+    const image = lib.RuntimeImage.fromTag('123456789012.dkr.ecr.eu-west-1.amazonaws.com/runtime', '0.1.0-cuda12');
+    new lib.ModelEndpoint(platform, 'fraud', {
+      model: registry.model('fraud').version(1),
+      gateway: lib.GatewayRef.fromAttributes({ name: 'public', namespace: 'gateways' }),
+      resources: { gpus: 1 },
+      placement: lib.GpuPlacement.pool(pool),
+      image,
+      scaling: lib.EndpointScaling.cpu({ minReplicas: 1, maxReplicas: 2 }),
+    });
+    const env = discoverWorkloads(chooseEnvironment(app.synthesizeAll()));
+    const serve = env.workloads.find((x) => x.role === 'serve')!;
+    expect([serve.id, serve.gpus, serve.image]).toEqual(['Deployment/gpu-serving/fraud', 1, image.reference]);
+    expect((serve.config as { models: { executionProvider: string }[] }).models[0].executionProvider).toBe('cuda');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'up-gpu-'));
+    const l = localizeWorkload(serve, { stateDir: dir, runId: 'r', ports: new Map([[serve.id, new Map([[8080, 41010]])]]), workloads: env.workloads, services: env.services });
+    fs.rmSync(dir, { recursive: true, force: true });
+    const models = (l.config as { models: Record<string, unknown>[] }).models;
+    expect(models.map((m) => [m.name, m.executionProvider, 'cudaDeviceId' in m])).toEqual([['fraud', 'cpu', false]]);
+    expect(ServeConfigSchema.safeParse(l.config).success).toBe(true);
+    expect(l.notes).toEqual([
+      "model 'fraud' runs on onnxruntime's CPU execution provider here (in the cluster: 'cuda')",
+      'requests 1 GPU(s): runs here without them',
+    ]);
+  });
+});
