@@ -82,7 +82,7 @@ function modelFile(name: string, dir: string): string {
 }
 
 interface Variant {
-  readonly key: '0' | 'a' | 'b' | 'c';
+  readonly key: '0' | '0f' | 'a' | 'b' | 'c';
   readonly label: string;
   readonly args: string[];
   readonly path: string;
@@ -91,6 +91,7 @@ interface Variant {
 function variants(model: string): Variant[] {
   return [
     { key: '0', label: '(0) floor: node:http, constant answer', args: ['floor', model], path: '/' },
+    { key: '0f', label: '(0f) floor: fastify, JSON parsed, constant answer', args: ['floor-fastify', model], path: '/v2/models/bench/infer' },
     { key: 'a', label: '(a) bare node:http + session.run', args: ['bare', model], path: '/' },
     { key: 'b', label: '(b) serve, batching off', args: ['serve', model, 'off'], path: '/v2/models/bench/infer' },
     { key: 'c', label: '(c) serve, batching on', args: ['serve', model, 'on'], path: '/v2/models/bench/infer' },
@@ -241,8 +242,9 @@ async function benchModel(name: string, file: string): Promise<ModelSummary> {
     cVsAat64: rows['c@64'].rps / rows['a@64'].rps,
     cVsAat64Cpu: rows['a@64'].cpuUs / rows['c@64'].cpuUs,
     // The most batching could give: (b)'s CPU per request over the floor's (a request that
-    // costs nothing but its HTTP exchange).
+    // costs nothing but its HTTP exchange), on node:http and on fastify.
     cVsBceiling64Cpu: rows['b@64'].cpuUs / rows['0@64'].cpuUs,
+    cVsBceilingFastify64Cpu: rows['b@64'].cpuUs / rows['0f@64'].cpuUs,
   };
   return { rows, ratios, table };
 }
@@ -265,7 +267,8 @@ async function main(): Promise<void> {
     lines.push(`| ${name} | (b) / (a) at concurrency 1 | >= 0.9x | ${r.bVsAat1.toFixed(2)}x (${verdict(r.bVsAat1, 0.9)}) | ${r.bVsAat1Cpu.toFixed(2)}x (${verdict(r.bVsAat1Cpu, 0.9)}) |`);
     lines.push(`| ${name} | (c) / (b) at concurrency 64 | >= 3x | ${r.cVsBat64.toFixed(2)}x (${verdict(r.cVsBat64, 3)}) | ${r.cVsBat64Cpu.toFixed(2)}x (${verdict(r.cVsBat64Cpu, 3)}) |`);
     lines.push(`| ${name} | (c) / (a) at concurrency 64 | - | ${r.cVsAat64.toFixed(2)}x | ${r.cVsAat64Cpu.toFixed(2)}x |`);
-    lines.push(`| ${name} | ceiling of (c) / (b) at concurrency 64: (b) / (0) | - | - | ${r.cVsBceiling64Cpu.toFixed(2)}x |`);
+    lines.push(`| ${name} | ceiling of (c) / (b) at concurrency 64 on node:http: (b) / (0) | - | - | ${r.cVsBceiling64Cpu.toFixed(2)}x |`);
+    lines.push(`| ${name} | ceiling of (c) / (b) at concurrency 64 on fastify: (b) / (0f) | - | - | ${r.cVsBceilingFastify64Cpu.toFixed(2)}x |`);
   }
   lines.push('', `load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   process.stdout.write(lines.join('\n') + '\n');

@@ -1,10 +1,12 @@
 /**
  * One server under test for bench/serve (run as its own process by ./index.ts):
  *
- *   ts-node --transpile-only bench/serve/server.ts <floor|bare|serve> <model.onnx> [batching on|off]
+ *   ts-node --transpile-only bench/serve/server.ts <floor|floor-fastify|bare|serve> <model.onnx> [batching on|off]
  *
  * - `floor`: node:http answering a constant document after reading the body: the cost of an
  *   HTTP request alone, below which no node:http server can go.
+ * - `floor-fastify`: the same on fastify with the JSON body parsed: the floor of any server on
+ *   the framework `serve` uses.
  * - `bare`: the physical limit. node:http, read the body, JSON.parse, one Float32Array, one
  *   `session.run`, JSON.stringify of the outputs. No validation, no metrics, no routing.
  * - `serve`: `cdk-mlops serve` (startServer) on a temporary local registry holding the model,
@@ -18,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import Fastify from 'fastify';
 import pino from 'pino';
 import { ServeConfigSchema } from '../../src/runtime/config/serve';
 import { openRegistry } from '../../src/runtime/registry/registry';
@@ -72,6 +75,22 @@ async function floor(): Promise<void> {
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
+/**
+ * The framework's floor: fastify (the HTTP framework `serve` is built on), one POST route on
+ * the inference path, the JSON body parsed, a constant answer. What a request costs before
+ * validation, inference and serialization: no fastify server can serve a request for less.
+ */
+async function floorFastify(): Promise<void> {
+  const json = JSON.stringify({ model_name: 'bench', outputs: [{ name: 'label', shape: [1], datatype: 'INT64', data: [1] }, { name: 'probabilities', shape: [1, 2], datatype: 'FP32', data: [0.25, 0.75] }] });
+  const app = Fastify({ logger: false });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, JSON.parse(body as string)));
+  app.post('/v2/models/:name/infer', async (_req, reply) => reply.type('application/json; charset=utf-8').send(json));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` }) + '\n');
+  process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+}
+
 async function serve(modelFile: string, batching: boolean): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-serve-'));
   const registry = openRegistry(dir);
@@ -107,9 +126,10 @@ async function serve(modelFile: string, batching: boolean): Promise<void> {
 
 const [mode, modelFile, batching] = process.argv.slice(2);
 if (mode === 'floor') void floor();
+else if (mode === 'floor-fastify') void floorFastify();
 else if (mode === 'bare') void bare(modelFile);
 else if (mode === 'serve') void serve(modelFile, batching === 'on');
 else {
-  process.stderr.write('usage: server.ts <floor|bare|serve> <model.onnx> [on|off]\n');
+  process.stderr.write('usage: server.ts <floor|floor-fastify|bare|serve> <model.onnx> [on|off]\n');
   process.exit(2);
 }
