@@ -27,6 +27,17 @@ import { openRegistry } from '../../src/runtime/registry/registry';
 import { sessionOptions } from '../../src/runtime/serve/model';
 import { startServer } from '../../src/runtime/serve/server';
 
+/** A document of a real answer's size, sent by the floors. */
+const CONSTANT_ANSWER = JSON.stringify({ model_name: 'bench', outputs: [{ name: 'label', shape: [1], datatype: 'INT64', data: [1] }, { name: 'probabilities', shape: [1, 2], datatype: 'FP32', data: [0.25, 0.75] }] });
+
+/** Listens on a free loopback port, prints the `{"url"}` line the benchmark waits for, stops on SIGTERM. */
+async function listenAndAnnounce(server: http.Server): Promise<void> {
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }) + '\n');
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
 async function bare(modelFile: string): Promise<void> {
   const session = await ort.InferenceSession.create(fs.readFileSync(modelFile), sessionOptions(1));
   const input = session.inputNames[0];
@@ -49,10 +60,7 @@ async function bare(modelFile: string): Promise<void> {
       });
     });
   });
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }) + '\n');
-  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  await listenAndAnnounce(server);
 }
 
 /**
@@ -61,18 +69,14 @@ async function bare(modelFile: string): Promise<void> {
  * before any work is done. No server on node:http can serve a request for less CPU.
  */
 async function floor(): Promise<void> {
-  const json = JSON.stringify({ model_name: 'bench', outputs: [{ name: 'label', shape: [1], datatype: 'INT64', data: [1] }, { name: 'probabilities', shape: [1, 2], datatype: 'FP32', data: [0.25, 0.75] }] });
   const server = http.createServer((req, res) => {
     req.on('data', () => {});
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-      res.end(json);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(CONSTANT_ANSWER) });
+      res.end(CONSTANT_ANSWER);
     });
   });
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }) + '\n');
-  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  await listenAndAnnounce(server);
 }
 
 /**
@@ -81,11 +85,10 @@ async function floor(): Promise<void> {
  * validation, inference and serialization: no fastify server can serve a request for less.
  */
 async function floorFastify(): Promise<void> {
-  const json = JSON.stringify({ model_name: 'bench', outputs: [{ name: 'label', shape: [1], datatype: 'INT64', data: [1] }, { name: 'probabilities', shape: [1, 2], datatype: 'FP32', data: [0.25, 0.75] }] });
   const app = Fastify({ logger: false });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, JSON.parse(body as string)));
-  app.post('/v2/models/:name/infer', async (_req, reply) => reply.type('application/json; charset=utf-8').send(json));
+  app.post('/v2/models/:name/infer', async (_req, reply) => reply.type('application/json; charset=utf-8').send(CONSTANT_ANSWER));
   await app.listen({ port: 0, host: '127.0.0.1' });
   process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` }) + '\n');
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

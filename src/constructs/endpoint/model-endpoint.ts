@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { ServeConfig, ServeConfigInput, ServeConfigSchema, ServeBatchingSchema, ServeLimitsSchema } from '../../runtime/config/serve';
 import type { TensorSpec } from '../../runtime/registry/types';
 import { ApiObject, k8s } from '../cluster/k8s';
-import { awsEgressRules, ComputeResources, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, runtimeContainer, runtimePodSpec } from '../cluster/runtime-workload';
+import { awsEgressRules, ComputeResources, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, runtimeConfigText, runtimeContainer, runtimePodSpec } from '../cluster/runtime-workload';
 import { PropValidator } from '../errors';
 import { MlPlatform, PlatformPart, Workload } from '../platform';
 import type { IFeatureService, IModelVersion, IMonitorableEndpoint, INodePool, IPredictionLog } from '../refs';
@@ -696,7 +696,7 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
       metadata: {
         labels,
         annotations: {
-          [SERVE_CONFIG_ANNOTATION]: `${JSON.stringify(sortKeys(variant.config), null, 2)}\n`,
+          [SERVE_CONFIG_ANNOTATION]: runtimeConfigText(variant.config).text,
           'cdk-mlops.io/model': variant.model.label,
         },
       },
@@ -1007,11 +1007,3 @@ function metricQuery(m: AnalysisMetric, labels: Record<string, string>, window: 
   }
 }
 
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-  }
-  return v;
-}
