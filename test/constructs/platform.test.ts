@@ -69,6 +69,12 @@ describe('MlPlatform: cloud plane defaults', () => {
     expect(addons).toEqual(['coredns', 'eks-pod-identity-agent', 'kube-proxy', 'vpc-cni']);
   });
 
+  test('the VPC CNI enforces NetworkPolicies (its network policy agent is off unless configured)', () => {
+    const byName = Object.fromEntries(Object.values(tfResources(s, 'aws_eks_addon')).map((a) => [a.addon_name, a]));
+    expect(JSON.parse(byName['vpc-cni'].configuration_values as string)).toEqual({ enableNetworkPolicy: 'true' });
+    expect(byName.coredns.configuration_values).toBeUndefined();
+  });
+
   test('artefact bucket: KMS, versioned, public access blocked, TLS-only, lifecycle', () => {
     expect(tf).toHaveResourceWithProperties(S3Bucket, { bucket: expect.stringMatching(/^acme-ml-dev-artifacts-[0-9a-f]{8}$/), force_destroy: false });
     expect(tf).toHaveResourceWithProperties(S3BucketServerSideEncryptionConfiguration, {

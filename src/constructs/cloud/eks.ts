@@ -267,6 +267,10 @@ export class PlatformCluster extends Construct {
         resolveConflictsOnUpdate: 'PRESERVE',
         // coredns needs nodes to become healthy.
         dependsOn: addon === 'coredns' ? [this.systemNodeGroup] : undefined,
+        // The VPC CNI enforces Kubernetes NetworkPolicies only when asked to (its network policy
+        // agent is off by default): without this, every default-deny policy of the cluster plane
+        // would be accepted by the API server and enforced by nothing.
+        configurationValues: addon === 'vpc-cni' ? JSON.stringify({ enableNetworkPolicy: 'true' }) : undefined,
       });
     }
   }
