@@ -7,6 +7,7 @@ import { PlatformKey } from './cloud/key';
 import { Network, PlatformNetwork, validateNetwork } from './cloud/network';
 import { SecureBucket } from './cloud/secure-bucket';
 import { WorkloadRole } from './cloud/workload-identity';
+import type { ClusterSecretStoreSpec, ExternalSecretSpec } from './cluster/crd-types';
 import { ApiObject, Chart, JsonPatch, k8s } from './cluster/k8s';
 import { ContainerDefaults, NamespaceQuota, PlatformNamespace } from './cluster/namespace';
 import { DNS_1123_LABEL, PropValidator } from './errors';
@@ -491,7 +492,7 @@ export class MlPlatform extends Construct {
         secretStoreRef: { kind: 'ClusterSecretStore', name: store },
         target: { name, creationPolicy: 'Owner', deletionPolicy: 'Retain' },
         data: entries.map((e) => ({ secretKey: e.key.replace(/\//g, '-'), remoteRef: { key: e.parameterName } })),
-      },
+      } satisfies ExternalSecretSpec,
     });
   }
 
@@ -515,7 +516,7 @@ export class MlPlatform extends Construct {
       spec: {
         provider: { aws: { service: 'ParameterStore', region: this.region } },
         conditions: [{ namespaceSelector: { matchLabels: { 'app.kubernetes.io/part-of': this.platformName } } }],
-      },
+      } satisfies ClusterSecretStoreSpec,
     });
     this.externalSecretsStore = name;
     return name;

@@ -48,28 +48,66 @@ describe('FeatureStore with Redis (default): cloud plane', () => {
     expect(x.one('aws_elasticache_parameter_group')).toMatchObject({ family: 'redis7', parameter: [{ name: 'maxmemory-policy', value: 'noeviction' }] });
   });
 
-  test('Redis lives in the private subnets only, behind a security group that admits only the cluster security group on 6379', () => {
+  test('Redis lives in the private subnets only, behind a security group that admits only the client group of the feature nodes on 6379', () => {
     const subnets = x.one('aws_elasticache_subnet_group');
     const privateSubnets = Object.entries(x.tf('aws_subnet')).filter(([k]) => k.includes('private')).map(([k]) => `\${aws_subnet.${k}.id}`);
     expect(privateSubnets).toHaveLength(3);
     expect([...subnets.subnet_ids].sort()).toEqual(privateSubnets.sort());
     const rg = x.one('aws_elasticache_replication_group');
     expect(rg.subnet_group_name).toMatch(ref('aws_elasticache_subnet_group', 'features_redis-subnets_[A-Z0-9]+', 'name'));
-    const [sgId] = Object.keys(x.tf('aws_security_group')).filter((k) => k.startsWith('features_'));
+    const sgs = x.tf('aws_security_group');
+    const sgId = Object.keys(sgs).find((k) => k.startsWith('features_redis-security-group'))!;
+    const clientId = Object.keys(sgs).find((k) => k.startsWith('features_client-security-group'))!;
+    expect(Object.keys(sgs).filter((k) => k.startsWith('features_')).sort()).toEqual([clientId, sgId].sort());
     expect(rg.security_group_ids).toEqual([`\${aws_security_group.${sgId}.id}`]);
-    const sg = x.tf('aws_security_group')[sgId];
+    const sg = sgs[sgId];
     expect(sg.egress).toEqual([]);
     expect(sg.ingress).toBeUndefined();
+    // the client group is a marker: no rule of its own
+    expect(sgs[clientId]).toMatchObject({ ingress: [], egress: [], name: 'acme-ml-dev-features-features-clients' });
     const rules = Object.values(x.tf('aws_vpc_security_group_ingress_rule')).filter((r: any) => r.security_group_id === `\${aws_security_group.${sgId}.id}`);
     expect(rules).toEqual([{
       security_group_id: `\${aws_security_group.${sgId}.id}`,
-      referenced_security_group_id: expect.stringMatching(/^\$\{aws_eks_cluster\.cluster_[A-Z0-9]+\.vpc_config\[0\]\.cluster_security_group_id\}$/),
+      referenced_security_group_id: `\${aws_security_group.${clientId}.id}`,
       ip_protocol: 'tcp',
       from_port: 6379,
       to_port: 6379,
       description: expect.any(String),
     }]);
-    expect(rules.some((r: any) => r.cidr_ipv4 !== undefined)).toBe(false);
+    // nothing else reaches the cache: no CIDR rule, not the cluster security group (every node)
+    expect(Object.values(x.tf('aws_vpc_security_group_ingress_rule')).some((r: any) => r.cidr_ipv4 !== undefined || /cluster_security_group_id/.test(r.referenced_security_group_id))).toBe(false);
+  });
+
+  test('the feature nodes: a managed node group of their own in the private subnets, carrying the cluster and client groups, tainted and labelled for the store', () => {
+    const clientId = Object.keys(x.tf('aws_security_group')).find((k) => k.startsWith('features_client-security-group'))!;
+    const groups = Object.entries(x.tf('aws_eks_node_group')).filter(([k]) => k.startsWith('features_'));
+    expect(groups).toHaveLength(1);
+    const ng = groups[0][1];
+    expect(ng).toMatchObject({
+      node_group_name: 'features-features',
+      ami_type: 'AL2023_x86_64_STANDARD',
+      capacity_type: 'ON_DEMAND',
+      instance_types: ['m7i.large'],
+      scaling_config: { min_size: 2, max_size: 4, desired_size: 2 },
+      labels: { 'cdk-mlops.io/pool': 'features-features' },
+      taint: [{ key: 'cdk-mlops.io/dedicated', value: 'features-features', effect: 'NO_SCHEDULE' }],
+    });
+    const privateSubnets = Object.entries(x.tf('aws_subnet')).filter(([k]) => k.includes('private')).map(([k]) => `\${aws_subnet.${k}.id}`);
+    expect([...ng.subnet_ids].sort()).toEqual(privateSubnets.sort());
+    const [ltId, lt] = Object.entries(x.tf('aws_launch_template')).find(([k]) => k.startsWith('features_'))!;
+    expect(ng.launch_template.id).toBe(`\${aws_launch_template.${ltId}.id}`);
+    // EKS adds no group when the launch template names some: both named, the cluster group first
+    expect(lt.vpc_security_group_ids).toEqual([
+      expect.stringMatching(/^\$\{aws_eks_cluster\.cluster_[A-Z0-9]+\.vpc_config\[0\]\.cluster_security_group_id\}$/),
+      `\${aws_security_group.${clientId}.id}`,
+    ]);
+    expect(lt.metadata_options).toEqual({ http_endpoint: 'enabled', http_tokens: 'required', http_put_response_hop_limit: 1 });
+    expect(lt.block_device_mappings[0].ebs).toMatchObject({ encrypted: 'true', volume_type: 'gp3' });
+    const [roleId, role] = Object.entries(x.tf('aws_iam_role')).find(([k]) => k.startsWith('features_node-role'))!;
+    expect(ng.node_role_arn).toBe(`\${aws_iam_role.${roleId}.arn}`);
+    expect(JSON.parse(role.assume_role_policy).Statement[0].Principal).toEqual({ Service: 'ec2.amazonaws.com' });
+    const attached = Object.values(x.tf('aws_iam_role_policy_attachment')).filter((a: any) => a.role === `\${aws_iam_role.${roleId}.name}`).map((a: any) => a.policy_arn).sort();
+    expect(attached).toEqual(['AmazonEC2ContainerRegistryPullOnly', 'AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy'].map((p) => `arn:aws:iam::aws:policy/${p}`));
   });
 
   test('AUTH token: generated by Secrets Manager, stored in a KMS secret, passed by reference; no literal token in the output', () => {
@@ -203,6 +241,7 @@ describe('FeatureStore with Redis (default): cluster plane', () => {
     expect(x.features.map((o) => o.kind).sort()).toEqual([
       'ConfigMap', 'CronJob', 'CronJob', 'Deployment', 'ExternalSecret', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'NetworkPolicy',
       'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor',
+      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding',
     ]);
     expect(checkKubernetes(x.all)).toEqual([]);
     // the schemas are strict enough to catch a mistake
@@ -267,6 +306,18 @@ describe('FeatureStore with Redis (default): cluster plane', () => {
     expect(obj(x.features, 'Service', 'features-server').spec.ports).toEqual([{ name: 'http', port: 6566, targetPort: 'http', protocol: 'TCP' }]);
     expect(obj(x.features, 'PodDisruptionBudget', 'features-server').spec.maxUnavailable).toBe(1);
     expect(f.store.server.url).toBe('http://features-server.acme-ml-features.svc.cluster.local:6566');
+  });
+
+  test('the feature workloads run on the feature nodes: the server and every materialization pod select the pool and tolerate its taint, as the node group sets them', () => {
+    const ng = Object.entries(x.tf('aws_eks_node_group')).find(([k]) => k.startsWith('features_'))![1];
+    const taint = ng.taint[0];
+    const pods = [server().spec.template.spec, ...(x.features.filter((o) => o.kind === 'CronJob') as any[]).map((c) => c.spec.jobTemplate.spec.template.spec)];
+    expect(pods).toHaveLength(3);
+    for (const pod of pods) {
+      expect(pod.nodeSelector).toEqual(ng.labels);
+      expect(pod.tolerations).toEqual([{ key: taint.key, operator: 'Equal', value: taint.value, effect: 'NoSchedule' }]);
+    }
+    expect(f.store.clientNodes!.poolName).toBe('features-features');
   });
 
   test('materialization: one CronJob per scheduled view running `features materialize --views <view>`, never overlapping', () => {
@@ -377,6 +428,15 @@ describe('FeatureService as a ModelEndpoint sees it (IFeatureService)', () => {
 describe('FeatureStore with DynamoDB', () => {
   const { platform, store } = newStore(OnlineStore.dynamodb({ keyTtl: Duration.days(7) }));
   const x = synthesize(platform);
+
+  test('no node group, client group nor admission policy: access is by IAM, the pods schedule anywhere', () => {
+    expect(Object.keys(x.tf('aws_eks_node_group')).filter((k) => k.startsWith('features_'))).toEqual([]);
+    expect(Object.keys(x.tf('aws_security_group')).filter((k) => k.startsWith('features_'))).toEqual([]);
+    expect(x.features.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))).toEqual([]);
+    expect(obj(x.features, 'Deployment', 'features-server').spec.template.spec.tolerations).toBeUndefined();
+    expect(store.clientNodes).toBeUndefined();
+  });
+
   const tableArn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/acme-ml-dev-features-features';
 
   function newStore(online: OnlineStore, platformProps = {}) {
@@ -527,7 +587,7 @@ describe('FeatureStore options', () => {
     expect(checkTerraform(x.s.terraform)).toEqual([]);
   });
 
-  test('existing network and cluster: the cache CIDRs given, the cluster security group read from the existing cluster', () => {
+  test('existing network and cluster: the cache CIDRs given; the feature nodes join the existing cluster with its cluster security group', () => {
     const { platform } = newPlatform({
       network: Network.fromExisting({ vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'] }),
       cluster: Cluster.fromExisting({ clusterName: 'shared' }),
@@ -535,17 +595,46 @@ describe('FeatureStore options', () => {
     withView(new FeatureStore(platform, 'features', { onlineStore: OnlineStore.redis({ cacheCidrs: ['10.20.0.0/20', '10.20.16.0/20'] }) }));
     const x = synthesize(platform);
     expect(x.one('aws_elasticache_subnet_group').subnet_ids).toEqual(['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1']);
-    expect(x.one('aws_security_group').vpc_id).toBe('vpc-0123456789abcdef0');
-    const eks = Object.keys((x.s.terraform.data as any).aws_eks_cluster).find((k) => k.startsWith('features_'))!;
-    expect(x.one('aws_vpc_security_group_ingress_rule').referenced_security_group_id).toBe(`\${data.aws_eks_cluster.${eks}.vpc_config[0].cluster_security_group_id}`);
+    const sgs = Object.values(x.tf('aws_security_group')) as any[];
+    expect(sgs.map((g) => g.vpc_id)).toEqual(['vpc-0123456789abcdef0', 'vpc-0123456789abcdef0']);
+    const clientId = Object.keys(x.tf('aws_security_group')).find((k) => k.startsWith('features_client-security-group'))!;
+    expect(x.one('aws_vpc_security_group_ingress_rule').referenced_security_group_id).toBe(`\${aws_security_group.${clientId}.id}`);
+    const ng = x.one('aws_eks_node_group');
+    expect(ng.cluster_name).toBe('shared');
+    expect(ng.subnet_ids).toEqual(['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1']);
+    const eks = Object.keys((x.s.terraform.data as any).aws_eks_cluster)[0];
+    expect(x.one('aws_launch_template').vpc_security_group_ids).toEqual([
+      `\${data.aws_eks_cluster.${eks}.vpc_config[0].cluster_security_group_id}`, `\${aws_security_group.${clientId}.id}`,
+    ]);
     expect(obj(x.features, 'NetworkPolicy', 'features-server').spec.egress[0].to).toEqual([{ ipBlock: { cidr: '10.20.0.0/20' } }, { ipBlock: { cidr: '10.20.16.0/20' } }]);
   });
 
-  test('clientSecurityGroupIds replace the cluster security group (security groups for pods)', () => {
+  test('clientSecurityGroupIds replace the feature nodes: no node group, no client group, no admission policy, pods schedule anywhere', () => {
     const { platform } = newPlatform();
-    withView(new FeatureStore(platform, 'features', { onlineStore: OnlineStore.redis({ clientSecurityGroupIds: ['sg-0123456789abcdef0', 'sg-0fedcba9876543210'] }) }));
-    const rules = Object.values(synthesize(platform).tf('aws_vpc_security_group_ingress_rule')) as any[];
+    const store = new FeatureStore(platform, 'features', { onlineStore: OnlineStore.redis({ clientSecurityGroupIds: ['sg-0123456789abcdef0', 'sg-0fedcba9876543210'] }) });
+    withView(store);
+    const x = synthesize(platform);
+    const rules = Object.values(x.tf('aws_vpc_security_group_ingress_rule')) as any[];
     expect(rules.map((r) => r.referenced_security_group_id)).toEqual(['sg-0123456789abcdef0', 'sg-0fedcba9876543210']);
+    expect(Object.keys(x.tf('aws_eks_node_group')).filter((k) => k.startsWith('features_'))).toEqual([]);
+    expect(Object.keys(x.tf('aws_security_group')).filter((k) => k.startsWith('features_client'))).toEqual([]);
+    expect(x.features.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))).toEqual([]);
+    const pod = obj(x.features, 'Deployment', 'features-server').spec.template.spec;
+    expect(pod.nodeSelector).toBeUndefined();
+    expect(pod.tolerations).toBeUndefined();
+    expect(store.clientNodes).toBeUndefined();
+  });
+
+  test('clientNodes sizes the node group', () => {
+    const { platform } = newPlatform();
+    withView(new FeatureStore(platform, 'features', {
+      onlineStore: OnlineStore.redis({ clientNodes: { instanceTypes: ['c7i.xlarge', 'c6i.xlarge'], minSize: 3, maxSize: 9, desiredSize: 4, diskSizeGiB: 80 } }),
+    }));
+    const x = synthesize(platform);
+    const ng = Object.entries(x.tf('aws_eks_node_group')).find(([k]) => k.startsWith('features_'))![1];
+    expect(ng.instance_types).toEqual(['c7i.xlarge', 'c6i.xlarge']);
+    expect(ng.scaling_config).toEqual({ min_size: 3, max_size: 9, desired_size: 4 });
+    expect(Object.entries(x.tf('aws_launch_template')).find(([k]) => k.startsWith('features_'))![1].block_device_mappings[0].ebs.volume_size).toBe(80);
   });
 
   test('two stores in one platform do not collide', () => {

@@ -210,6 +210,15 @@ describe('ModelEndpoint: canary with Argo Rollouts', () => {
     expect(rollout.spec.template.spec.topologySpreadConstraints[0].matchLabelKeys).toEqual(['rollouts-pod-template-hash']);
   });
 
+  test('strict field validation of the Rollout and the AnalysisTemplate: a misspelt field fails', () => {
+    const r = JSON.parse(JSON.stringify(rollout));
+    r.spec.strategy.canary.steps[0].setWieght = 5;
+    expect(() => validateObject(r)).toThrow(/unknown field spec\.strategy\.canary\.steps\[0\]\.setWieght/);
+    const t = JSON.parse(JSON.stringify(one(b.serving, 'AnalysisTemplate')));
+    t.spec.metrics[0].failureLimt = 1;
+    expect(() => validateObject(t)).toThrow(/unknown field spec\.metrics\[0\]\.failureLimt/);
+  });
+
   test('steps, Gateway API traffic routing and the background analysis that aborts the rollout', () => {
     const c = rollout.spec.strategy.canary;
     expect(c.steps).toEqual([
@@ -332,6 +341,12 @@ describe('ModelEndpoint: shadow', () => {
     expect(one(b.serving, 'PodDisruptionBudget', 'fraud-shadow').spec.selector.matchLabels['cdk-mlops.io/variant']).toBe('shadow');
     // one identity for both variants
     expect(b.serving.filter((o) => o.kind === 'ServiceAccount')).toHaveLength(1);
+  });
+
+  test('strict field validation: a field the CRD schema does not declare fails, as the API server refuses it', () => {
+    const route = JSON.parse(JSON.stringify(one(b.serving, 'HTTPRoute')));
+    route.spec.rules[0].backendRefs[0].wieght = 10;
+    expect(() => validateObject(route)).toThrow(/unknown field spec\.rules\[0\]\.backendRefs\[0\]\.wieght/);
   });
 
   test('the mirror filter is checked against the standard-channel schema (a bad percent fails validation)', () => {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 // ajv: the JSON Schema validator the kubernetes-models packages themselves depend on
 import Ajv from 'ajv';
-import { registerValidator } from './kube-schema';
+import { captureStrictSchemas, checkNoUnknownFields, registerValidator } from './kube-schema';
 
 /**
  * HTTPRoute (gateway.networking.k8s.io/v1) validation: the @kubernetes-models/gateway-api 0.5.1
@@ -30,8 +30,11 @@ export function checkRequestMirror(filter: Filter, where: string): void {
   if (f && f.numerator > (f.denominator ?? 100)) throw new Error(`${where}.requestMirror.fraction: numerator must be less than or equal to denominator`);
 }
 
+captureStrictSchemas();
 registerValidator('gateway.networking.k8s.io/v1', 'HTTPRoute', (o) => {
   new HTTPRoute(o as never).validate();
+  // unknown fields refused, except inside RequestMirror filters (checked below with the newer schema)
+  checkNoUnknownFields(o as never, { ignore: /\.requestMirror\./ });
   const rules = ((o as { spec?: { rules?: { filters?: Filter[]; backendRefs?: { filters?: Filter[] }[] }[] } }).spec?.rules) ?? [];
   rules.forEach((r, i) => {
     (r.filters ?? []).forEach((f, j) => checkRequestMirror(f, `spec.rules[${i}].filters[${j}]`));

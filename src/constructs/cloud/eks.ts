@@ -150,6 +150,11 @@ export class PlatformCluster extends Construct {
   public readonly systemNodeGroup?: EksNodeGroup;
   /** Role of the system nodes (undefined for an existing cluster). */
   public readonly nodeRole?: IamRole;
+  /**
+   * The EKS cluster security group (a token): EKS puts it on the control plane's network
+   * interfaces and on every managed node group's nodes; it admits all traffic from itself.
+   */
+  public readonly clusterSecurityGroupId: string;
 
   constructor(scope: Construct, id: string, props: PlatformClusterProps) {
     super(scope, id);
@@ -159,6 +164,7 @@ export class PlatformCluster extends Construct {
       const existing = new DataAwsEksCluster(this, 'existing', { name: props.clusterName });
       this.endpoint = existing.endpoint;
       this.certificateAuthorityData = existing.certificateAuthority.get(0).data;
+      this.clusterSecurityGroupId = existing.vpcConfig.get(0).clusterSecurityGroupId;
       return;
     }
     const o = props.cluster._create ?? {};
@@ -208,6 +214,7 @@ export class PlatformCluster extends Construct {
     this.eksCluster = cluster;
     this.endpoint = cluster.endpoint;
     this.certificateAuthorityData = cluster.certificateAuthority.get(0).data;
+    this.clusterSecurityGroupId = cluster.vpcConfig.clusterSecurityGroupId;
 
     (o.adminRoleArns ?? []).forEach((arn, i) => {
       const entry = new EksAccessEntry(this, `admin-${i}`, { clusterName: cluster.name, principalArn: arn, type: 'STANDARD' });

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import type { z } from 'zod';
 import { ServeConfig, ServeConfigInput, ServeConfigSchema, ServeBatchingSchema, ServeLimitsSchema } from '../../runtime/config/serve';
 import type { TensorSpec } from '../../runtime/registry/types';
+import type { ScaledObjectSpec, ServiceMonitorSpec } from '../cluster/crd-types';
 import { ApiObject, k8s } from '../cluster/k8s';
 import { awsEgressRules, ComputeResources, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, runtimeConfigText, runtimeContainer, runtimePodSpec } from '../cluster/runtime-workload';
 import { PropValidator } from '../errors';
@@ -452,7 +453,7 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
         namespaceSelector: { matchNames: [this.namespace] },
         endpoints: [{ port: 'http', path: '/metrics', scheme: 'http', interval: '15s', scrapeTimeout: '10s' }],
         podTargetLabels: usesRollout ? ['rollouts-pod-template-hash'] : undefined,
-      },
+      } satisfies ServiceMonitorSpec,
     });
 
     // ---- network ----
@@ -832,7 +833,7 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
       return;
     }
     const query = requestRateQuery({ namespace: this.namespace, service: this.metricsServiceName, model: this.modelName, variant: variant.name }, o.window!);
-    const triggers: Record<string, unknown>[] = [{
+    const triggers: ScaledObjectSpec['triggers'] = [{
       type: 'prometheus',
       name: 'requests-per-second',
       metadata: { serverAddress: this.prometheus.address, query, threshold: String(o.targetPerReplica), activationThreshold: '0', ignoreNullValues: 'true' },
@@ -841,7 +842,8 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
       triggers.push({
         type: 'prometheus',
         name: 'gateway-requests',
-        metadata: { serverAddress: this.prometheus.address, query: o.wakeQuery, threshold: String(o.targetPerReplica), activationThreshold: '0', ignoreNullValues: 'true' },
+        // wakeQuery is required (checked at synthesis) when scaleToZero is set
+        metadata: { serverAddress: this.prometheus.address, query: o.wakeQuery!, threshold: String(o.targetPerReplica), activationThreshold: '0', ignoreNullValues: 'true' },
       });
     }
     new ApiObject(scope, `${variant.name}-scaled-object`, {
@@ -855,7 +857,7 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
         pollingInterval: o.pollingIntervalSeconds,
         cooldownPeriod: o.idleSeconds,
         triggers,
-      },
+      } satisfies ScaledObjectSpec,
     });
   }
 

@@ -9,3 +9,5 @@ export { OnlineStore, REDIS_AUTH_TOKEN_ENV, REDIS_ENGINE_VERSIONS, REDIS_MAXMEMO
 export type { DynamoDbOnlineStoreOptions, RedisMaxmemoryPolicy, RedisOnlineStoreOptions } from './online-store';
 /** cdk8s' Duration: TTLs and timeouts of feature views (`Duration.days(2)`). */
 export { Duration } from '../cluster/k8s';
+export { FeatureNodesAdmission, featureNodesAdmissionCel, FEATURE_NODES_POOL_LABEL, FEATURE_NODES_TAINT_KEY } from './client-nodes';
+export type { FeatureNodes, FeatureNodesAdmissionCel, FeatureNodesAdmissionProps, FeatureNodesOptions } from './client-nodes';

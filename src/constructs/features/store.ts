@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { FeatureNodes, FeatureNodesAdmission } from './client-nodes';
 import {
   FeatureRegistry, FeatureRegistryInput, FeatureRegistryProblem, featureRegistrySchema, featureServerSchema, findFeatureRegistryProblems,
   FeatureValueType, OnlineStoreConfig, RedisOnlineStoreConfig,
@@ -6,6 +7,7 @@ import {
 import { AthenaWorkgroup, GlueCatalogDatabase, GlueCatalogTable } from '../cloud/cdktf';
 import { SecureBucket } from '../cloud/secure-bucket';
 import type { PolicyStatement } from '../cloud/workload-identity';
+import type { ServiceMonitorSpec } from '../cluster/crd-types';
 import { ApiObject, k8s, Lazy } from '../cluster/k8s';
 import {
   awsEgressRules, ComputeResources, RUNTIME_CONFIG_FILE, runtimeConfigText, runtimeContainer, runtimePodSpec,
@@ -163,8 +165,9 @@ interface ViewTable {
  * from the schema) so that Athena can query it, and an Athena workgroup whose results are
  * encrypted with the platform key. The online store is ElastiCache for Redis (Multi-AZ
  * replication group, TLS required, at-rest encryption with the platform key, AUTH token from
- * Secrets Manager, private subnets, a security group admitting only the cluster's nodes on the
- * Redis port), or a DynamoDB table (`OnlineStore.dynamodb()`: on demand, encrypted with the
+ * Secrets Manager, private subnets, a security group admitting only the nodes of the feature
+ * workloads on the Redis port: a node group of their own carrying the store's client security
+ * group, kept to the feature workloads by its taint and two admission policies), or a DynamoDB table (`OnlineStore.dynamodb()`: on demand, encrypted with the
  * platform key, point-in-time recovery, deletion protection, reached through a gateway
  * endpoint). Each workload has its own IAM role with least privilege.
  *
@@ -234,6 +237,13 @@ export class FeatureStore extends Construct {
   public readonly serverDeployment: k8s.KubeDeployment;
   /** Escape hatch: the registry ConfigMap. */
   public readonly registryConfigMap: k8s.KubeConfigMap;
+  /**
+   * The nodes of the feature workloads (Redis online store without `clientSecurityGroupIds`):
+   * their node group, client security group and how the pods select and tolerate them.
+   */
+  public readonly clientNodes?: FeatureNodes;
+  /** The admission policies that keep other pods off {@link clientNodes}. */
+  public readonly nodesAdmission?: FeatureNodesAdmission;
 
   private readonly platform: MlPlatform;
   private readonly online: DeployedOnlineStore;
@@ -351,6 +361,7 @@ export class FeatureStore extends Construct {
     // ---- cloud plane: online store ----
     const names = { storeName, namespace: this.namespace, sid: this.sid };
     this.online = onlineStore._kind === 'redis' ? deployRedis(cloud, platform, onlineStore, names) : deployDynamoDb(cloud, platform, onlineStore, names);
+    this.clientNodes = this.online.nodes;
 
     // ---- identities and grants ----
     const chart = platform.chart('features');
@@ -392,6 +403,8 @@ export class FeatureStore extends Construct {
               env: { AWS_REGION: platform.region },
               secretEnv: this.online.secretEnv,
             })],
+            nodeSelector: this.online.nodes?.nodeSelector,
+            tolerations: this.online.nodes?.tolerations,
             topologySpreadConstraints: [
               { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: podLabels } },
               { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: podLabels } },
@@ -429,7 +442,7 @@ export class FeatureStore extends Construct {
         selector: { matchLabels: { ...podLabels, 'cdk-mlops.io/scrape': 'features' } },
         namespaceSelector: { matchNames: [this.namespace] },
         endpoints: [{ port: 'http', path: '/metrics', scheme: 'http', interval: '15s', scrapeTimeout: '10s' }],
-      },
+      } satisfies ServiceMonitorSpec,
     });
     const port = [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(FEATURE_SERVER_PORT) }];
     const promPeer: k8s.NetworkPolicyPeer = {
@@ -465,6 +478,17 @@ export class FeatureStore extends Construct {
         egress: [...this.online.egress, ...awsEgressRules()],
       },
     });
+
+    // Only the feature workloads on the nodes the online store admits.
+    if (this.online.nodes) {
+      this.nodesAdmission = new FeatureNodesAdmission(k8sScope, 'nodes-admission', {
+        name: platform.resourceName(230, 'features', storeName, 'nodes'),
+        labels,
+        poolName: this.online.nodes.poolName,
+        namespace: this.namespace,
+        serviceAccounts: [this.serverWorkload.serviceAccountName, this.materializerWorkload.serviceAccountName],
+      });
+    }
 
     // ---- synth-time validation of the whole registry, with the runtime's schema ----
     this.node.addValidation({
@@ -864,6 +888,8 @@ export class FeatureStore extends Construct {
                   workload: this.materializerWorkload,
                   configMapName: this.registryConfigMapName,
                   restartPolicy: 'Never',
+                  nodeSelector: this.online.nodes?.nodeSelector,
+                  tolerations: this.online.nodes?.tolerations,
                   containers: [runtimeContainer(platform, 'materialize', {
                     args: ['features', 'materialize', '--config', RUNTIME_CONFIG_FILE, '--views', view.viewName],
                     configMapName: this.registryConfigMapName,

@@ -3,7 +3,7 @@ import { checkGpuFamily, checkGpuInstanceType, GPU_INSTANCE_FAMILIES, gpuInstanc
 import { KarpenterController } from './karpenter';
 import { compareStrings } from '../../util/compare';
 import {
-  DataAwsEksCluster, EksAccessEntry, EksNodeGroup, IamRole, IamRolePolicyAttachment, LaunchTemplate, PlacementGroup, Token,
+  EksAccessEntry, EksNodeGroup, IamRole, IamRolePolicyAttachment, LaunchTemplate, PlacementGroup, Token,
 } from '../cloud/cdktf';
 import { ApiObject, k8s } from '../cluster/k8s';
 import { DNS_1123_LABEL, PropValidator } from '../errors';
@@ -460,9 +460,7 @@ export class GpuTrainingPool extends Construct implements INodePool {
       if (efa) {
         placement = new PlacementGroup(cloud, 'placement', { name: platform.resourceName(255, 'gpu', id), strategy: 'cluster' });
         subnetIds = [platform.network.privateSubnetIds[0]];
-        const sg = platform.cluster.eksCluster
-          ? platform.cluster.eksCluster.vpcConfig.clusterSecurityGroupId
-          : new DataAwsEksCluster(cloud, 'cluster', { name: platform.cluster.clusterName }).vpcConfig.get(0).clusterSecurityGroupId;
+        const sg = platform.cluster.clusterSecurityGroupId;
         const cards = Math.min(...types!.map((t) => gpuInstanceType(t)!.efaInterfaces));
         networkInterfaces = Array.from({ length: cards }, (_, i) => ({
           deviceIndex: i === 0 ? 0 : 1,

@@ -9,6 +9,7 @@ import {
 } from '../../runtime/monitor/alert-rules';
 import { SnsTopic, SnsTopicPolicy } from '../cloud/cdktf';
 import { WorkloadRole } from '../cloud/workload-identity';
+import type { PrometheusRuleSpec, ServiceMonitorSpec } from '../cluster/crd-types';
 import { ApiObject, k8s } from '../cluster/k8s';
 import { awsEgressRules, ComputeResources, runtimeConfigMap, runtimeContainer, runtimePodSpec } from '../cluster/runtime-workload';
 import { DNS_1123_LABEL, PropValidator } from '../errors';
@@ -461,7 +462,7 @@ export class DriftMonitor extends Construct {
           selector: { matchLabels: scrapeLabels },
           namespaceSelector: { matchNames: [this.namespace] },
           endpoints: [{ port: 'http', path: '/metrics', scheme: 'http', interval: '30s', scrapeTimeout: '10s' }],
-        },
+        } satisfies ServiceMonitorSpec,
       });
     }
 
@@ -470,7 +471,7 @@ export class DriftMonitor extends Construct {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'PrometheusRule',
       metadata: { name: monitorName, namespace: this.namespace, labels: { ...labels, ...prometheus!.serviceMonitorLabels } },
-      spec: { groups: this.alertRuleGroups.map((g) => ({ name: g.name, rules: g.rules.map((r) => ({ ...r })) })) },
+      spec: { groups: this.alertRuleGroups.map((g) => ({ name: g.name, rules: g.rules.map((r) => ({ ...r })) })) } satisfies PrometheusRuleSpec,
     });
 
     // ---- retraining: RBAC and admission ----
