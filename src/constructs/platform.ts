@@ -9,7 +9,7 @@ import { SecureBucket } from './cloud/secure-bucket';
 import { WorkloadRole } from './cloud/workload-identity';
 import type { ClusterSecretStoreSpec, ExternalSecretSpec } from './cluster/crd-types';
 import { ApiObject, Chart, JsonPatch, k8s } from './cluster/k8s';
-import { ContainerDefaults, NamespaceQuota, PlatformNamespace } from './cluster/namespace';
+import { ComputeClaim, ContainerDefaults, NamespaceQuota, PlatformNamespace } from './cluster/namespace';
 import { DNS_1123_LABEL, PropValidator } from './errors';
 import { POLICY_RULES, PolicySuppression } from './policy/rules';
 import { RuntimeImage } from './runtime-image';
@@ -374,6 +374,15 @@ export class MlPlatform extends Construct {
    */
   public claimNamespaceGpus(part: PlatformPart, owner: IConstruct, gpus: number): void {
     this.namespaces.get(part)!.claimGpus(owner.node.path, gpus);
+  }
+
+  /**
+   * Records that `owner` may hold this much compute at once in a part's namespace (CPU in cores,
+   * memory in bytes): the namespace's ResourceQuota grows to hold it where `namespaceQuotas`
+   * leaves a field unset, and synthesis fails where a set field is too small.
+   */
+  public claimNamespaceCompute(part: PlatformPart, owner: IConstruct, compute: ComputeClaim): void {
+    this.namespaces.get(part)!.claimCompute(owner.node.path, compute);
   }
 
   /**

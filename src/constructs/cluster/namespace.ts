@@ -1,7 +1,13 @@
 import { Construct } from 'constructs';
 import { k8s, Lazy } from './k8s';
+import { formatCpu, formatMemory, parseQuantity } from './quantity';
 
-/** Compute a namespace may use in total (ResourceQuota). */
+/**
+ * Compute a namespace may use in total (ResourceQuota). A field left unset is the default or
+ * what the namespace's workloads claim at their peak (`PlatformNamespace.claimCompute`: an
+ * endpoint at maxReplicas during a rollout), whichever is more, so an autoscaler can always
+ * reach its maximum; a field set is checked: synthesis fails when the claims exceed it.
+ */
 export interface NamespaceQuota {
   /** @default '16' */
   readonly requestsCpu?: string;
@@ -21,6 +27,15 @@ export interface NamespaceQuota {
    * @default - the sum of the claims, or no GPU field without claims
    */
   readonly gpus?: number;
+}
+
+/** Compute a workload may hold at once: CPU in cores, memory in bytes, and pods. */
+export interface ComputeClaim {
+  readonly requestsCpu: number;
+  readonly requestsMemory: number;
+  readonly limitsCpu: number;
+  readonly limitsMemory: number;
+  readonly pods: number;
 }
 
 /** Per-container defaults applied by the namespace's LimitRange. */
@@ -55,6 +70,7 @@ export class PlatformNamespace extends Construct {
   /** The `gpus` of the quota as given, or undefined (sized from the claims). */
   public readonly quotaGpus?: number;
   private readonly gpuClaims: { readonly owner: string; readonly gpus: number }[] = [];
+  private readonly computeClaims: { readonly owner: string; readonly compute: ComputeClaim }[] = [];
 
   constructor(scope: Construct, id: string, props: PlatformNamespaceProps) {
     super(scope, id);
@@ -95,13 +111,39 @@ export class PlatformNamespace extends Construct {
         }],
       },
     });
-    const hard: Record<string, k8s.Quantity> = {
-      'requests.cpu': k8s.Quantity.fromString(q.requestsCpu ?? '16'),
-      'requests.memory': k8s.Quantity.fromString(q.requestsMemory ?? '64Gi'),
-      'limits.cpu': k8s.Quantity.fromString(q.limitsCpu ?? '32'),
-      'limits.memory': k8s.Quantity.fromString(q.limitsMemory ?? '128Gi'),
-      'pods': k8s.Quantity.fromNumber(q.pods ?? 100),
-    };
+    // Each compute field: pinned (checked against the claims) or max(default, claims).
+    const fields: { key: string; claim: keyof ComputeClaim; prop: keyof NamespaceQuota; given?: string | number; dflt: string | number; format: (n: number) => string | number }[] = [
+      { key: 'requests.cpu', claim: 'requestsCpu', prop: 'requestsCpu', given: q.requestsCpu, dflt: '16', format: formatCpu },
+      { key: 'requests.memory', claim: 'requestsMemory', prop: 'requestsMemory', given: q.requestsMemory, dflt: '64Gi', format: formatMemory },
+      { key: 'limits.cpu', claim: 'limitsCpu', prop: 'limitsCpu', given: q.limitsCpu, dflt: '32', format: formatCpu },
+      { key: 'limits.memory', claim: 'limitsMemory', prop: 'limitsMemory', given: q.limitsMemory, dflt: '128Gi', format: formatMemory },
+      { key: 'pods', claim: 'pods', prop: 'pods', given: q.pods, dflt: 100, format: (n) => n },
+    ];
+    const asQuantity = (v: string | number) => (typeof v === 'number' ? k8s.Quantity.fromNumber(v) : k8s.Quantity.fromString(v));
+    const valueOf = (v: string | number) => (typeof v === 'number' ? v : parseQuantity(v) ?? Number.NaN);
+    const hard: Record<string, k8s.Quantity> = {};
+    for (const f of fields) {
+      hard[f.key] = f.given !== undefined
+        ? asQuantity(f.given)
+        : Lazy.any({
+          produce: () => {
+            const claimed = this.claimed(f.claim);
+            return asQuantity(claimed > valueOf(f.dflt) ? f.format(claimed) : f.dflt);
+          },
+        }) as unknown as k8s.Quantity;
+    }
+    this.node.addValidation({
+      validate: () => fields.flatMap((f) => {
+        if (f.given === undefined) return [];
+        const limit = valueOf(f.given);
+        const claimed = this.claimed(f.claim);
+        if (Number.isNaN(limit)) return [`the ResourceQuota of namespace '${this.name}': '${f.prop}' (${JSON.stringify(f.given)}) must be a Kubernetes quantity like '16' or '64Gi'`];
+        if (claimed <= limit) return [];
+        const who = this.computeClaims.map((c) => `${c.owner}: ${f.format(c.compute[f.claim])}`).join(', ');
+        return [`the ResourceQuota of namespace '${this.name}' admits ${f.key} ${f.given} (namespaceQuotas '${f.prop}') but its workloads need ${f.format(claimed)} at their peak (${who}): `
+          + `raise it to at least ${f.format(claimed)}, or leave it unset to size it from the workloads, or the autoscalers stop below their maximum`];
+      }),
+    });
     // Unset: the sum of the claims, known once every workload is in the tree (absent without claims).
     hard['requests.nvidia.com/gpu'] = q.gpus !== undefined
       ? k8s.Quantity.fromNumber(q.gpus)
@@ -142,6 +184,20 @@ export class PlatformNamespace extends Construct {
    */
   public claimGpus(owner: string, gpus: number): void {
     if (gpus > 0) this.gpuClaims.push({ owner, gpus });
+  }
+
+  /**
+   * Records that `owner` may request this much compute in the namespace at once (an endpoint at
+   * its rollout peak): the quota's unset compute fields grow to hold the claims, set ones are
+   * checked against them.
+   */
+  public claimCompute(owner: string, compute: ComputeClaim): void {
+    this.computeClaims.push({ owner, compute });
+  }
+
+  /** The sum of one field of the compute claims. */
+  public claimed(field: keyof ComputeClaim): number {
+    return this.computeClaims.reduce((a, c) => a + c.compute[field], 0);
   }
 
   /** GPUs claimed in this namespace, in total. */

@@ -59,16 +59,27 @@ export interface RuntimeContainerOptions {
 /** Kubernetes quantity helper. */
 const q = (s: string) => k8s.Quantity.fromString(s);
 
+/** A runtime container's resources with the defaults filled in (what `runtimeContainer` sets). */
+export function resolvedResources(r: ComputeResources = {}): Required<ComputeResources> {
+  return {
+    cpuRequest: r.cpuRequest ?? '250m',
+    cpuLimit: r.cpuLimit ?? '1',
+    memoryRequest: r.memoryRequest ?? '512Mi',
+    memoryLimit: r.memoryLimit ?? '1Gi',
+    gpus: r.gpus ?? 0,
+  };
+}
+
 /**
  * The one hardened container that runs the runtime image: non-root (uid 10001), read-only
  * root filesystem with an emptyDir for /tmp, no privilege escalation, ALL capabilities
  * dropped, RuntimeDefault seccomp, requests and limits set, config mounted read-only.
  */
 export function runtimeContainer(platform: MlPlatform, name: string, o: RuntimeContainerOptions): k8s.Container {
-  const r = o.resources ?? {};
-  const gpus = r.gpus ?? 0;
-  const limits: Record<string, k8s.Quantity> = { cpu: q(r.cpuLimit ?? '1'), memory: q(r.memoryLimit ?? '1Gi') };
-  const requests: Record<string, k8s.Quantity> = { cpu: q(r.cpuRequest ?? '250m'), memory: q(r.memoryRequest ?? '512Mi') };
+  const r = resolvedResources(o.resources);
+  const gpus = r.gpus;
+  const limits: Record<string, k8s.Quantity> = { cpu: q(r.cpuLimit), memory: q(r.memoryLimit) };
+  const requests: Record<string, k8s.Quantity> = { cpu: q(r.cpuRequest), memory: q(r.memoryRequest) };
   if (gpus > 0) {
     limits['nvidia.com/gpu'] = k8s.Quantity.fromNumber(gpus);
     requests['nvidia.com/gpu'] = k8s.Quantity.fromNumber(gpus);

@@ -4,7 +4,11 @@ import { ServeConfig, ServeConfigInput, ServeConfigSchema, ServeBatchingSchema, 
 import type { TensorSpec } from '../../runtime/registry/types';
 import type { ScaledObjectSpec, ServiceMonitorSpec } from '../cluster/crd-types';
 import { ApiObject, k8s } from '../cluster/k8s';
-import { awsEgressRules, ComputeResources, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, runtimeConfigText, runtimeContainer, runtimePodSpec } from '../cluster/runtime-workload';
+import type { ComputeClaim } from '../cluster/namespace';
+import { parseQuantity } from '../cluster/quantity';
+import {
+  awsEgressRules, ComputeResources, resolvedResources, RUNTIME_CONFIG_DIR, RUNTIME_CONFIG_FILE, runtimeConfigText, runtimeContainer, runtimePodSpec,
+} from '../cluster/runtime-workload';
 import { PropValidator } from '../errors';
 import { MlPlatform, PlatformPart, Workload } from '../platform';
 import type { IFeatureService, IModelVersion, IMonitorableEndpoint, INodePool, IPredictionLog } from '../refs';
@@ -288,6 +292,11 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
    * namespace's ResourceQuota. 0 for a CPU endpoint.
    */
   public readonly peakGpus: number;
+  /**
+   * CPU (cores) and memory (bytes), requests and limits, and pods of the endpoint at the same
+   * peak: what it claims in the serving namespace's ResourceQuota.
+   */
+  public readonly peakCompute: ComputeClaim;
 
   private readonly platform: MlPlatform;
 
@@ -322,6 +331,13 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
     v.check(zoneSpread === 'required' || zoneSpread === 'preferred', 'zoneSpread', zoneSpread, "must be 'required' or 'preferred'");
     const gpus = props.resources?.gpus ?? 0;
     const gpusOk = v.check(Number.isInteger(gpus) && gpus >= 0, 'resources.gpus', gpus, 'must be a whole number >= 0');
+    for (const k of ['cpuRequest', 'cpuLimit', 'memoryRequest', 'memoryLimit'] as const) {
+      const x = props.resources?.[k];
+      if (x !== undefined) v.check(parseQuantity(x) !== undefined, `resources.${k}`, x, `must be a Kubernetes quantity like '${k.startsWith('cpu') ? '500m' : '1Gi'}'`);
+    }
+    const rr = resolvedResources(props.resources);
+    v.check((parseQuantity(rr.cpuRequest) ?? 0) <= (parseQuantity(rr.cpuLimit) ?? Infinity), 'resources.cpuRequest', rr.cpuRequest, `must not exceed the CPU limit (${rr.cpuLimit})`);
+    v.check((parseQuantity(rr.memoryRequest) ?? 0) <= (parseQuantity(rr.memoryLimit) ?? Infinity), 'resources.memoryRequest', rr.memoryRequest, `must not exceed the memory limit (${rr.memoryLimit})`);
     const image = props.image ?? platform.runtimeImage;
     this.validateGpus(v, props, gpusOk ? gpus : 0, scaling, strategy);
     if (props.nodePool) validateNodePool(v, props.nodePool);
@@ -399,6 +415,14 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
     const peakReplicas = usesRollout ? 2 * scaling.maxReplicas : scaling.maxReplicas + Math.ceil(scaling.maxReplicas / 4);
     this.peakGpus = gpus * peakReplicas * variants.length;
     platform.claimNamespaceGpus(PlatformPart.SERVING, this, this.peakGpus);
+    // CPU and memory at the same peak (one container per pod), so the quota never stops the autoscaler below its maximum
+    const r = resolvedResources(props.resources);
+    const pods = peakReplicas * variants.length;
+    const amount = (x: string) => (parseQuantity(x) ?? 0) * pods;
+    this.peakCompute = {
+      requestsCpu: amount(r.cpuRequest), requestsMemory: amount(r.memoryRequest), limitsCpu: amount(r.cpuLimit), limitsMemory: amount(r.memoryLimit), pods,
+    };
+    platform.claimNamespaceCompute(PlatformPart.SERVING, this, this.peakCompute);
     const podSpecFor = (variant: EndpointVariant, hashLabel: string) => this.podTemplate(variant, props, zoneSpread, hashLabel);
 
     if (usesRollout) {

@@ -20,7 +20,9 @@ import type { MlPlatform } from '../platform';
  */
 export interface FeatureNodesOptions {
   /**
-   * EC2 instance types (x86_64: the runtime image's platform).
+   * EC2 instance types (x86_64: the runtime image's platform). Every feature workload runs on
+   * them: choose types whose allocatable CPU and memory hold the largest of `serverResources`
+   * and the materialization resources, or those pods stay Pending.
    * @default ['m7i.large']
    */
   readonly instanceTypes?: string[];
