@@ -6,12 +6,15 @@
  *
  *   npm run bench:features            (env: BENCH_QUICK=1 for a short run)
  *
- * Variants, measured in interleaved rounds so that noise from other processes hits all alike
- * (a full garbage collection before each block, so no variant pays for the previous one's garbage):
+ * Variants, each measured in a process of its own (no variant runs in a heap or JIT state that
+ * another shaped, nor collects another's garbage), in interleaved rounds so that noise from other
+ * processes hits all alike:
  * - `ours (in process)`: OnlineFeatureService.getOnlineFeatures: one MGET of the entities'
  *   rows, the requested values decoded, Feast response built.
  * - `ours (HTTP)`: the same through the feature server on loopback (fetch, keep-alive).
  * - `floor: one PING round trip`: no data at all; its tail is the machine's scheduling noise.
+ * - `floor: the same MGET, undecoded`: our one command alone; ours minus this is decoding the
+ *   rows and building the response.
  * - `naive sequential`: one GET per feature, each awaited before the next (as a naive client
  *   would write it).
  * - `naive concurrent`: every GET issued at once and awaited together, ioredis auto-pipelining
@@ -20,11 +23,10 @@
  * The naive variants return raw strings (no decoding, no response building): in their favour.
  * `BENCH_LOOKUP_ONLY=1` skips the materialization part.
  */
+import { ChildProcess, fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import Redis from 'ioredis';
@@ -39,7 +41,7 @@ const FEATURES = 50;
 const LOOKUP_ENTITIES = 2000; // entities the lookups draw from
 const MAT_ENTITIES = 10_000;
 const MAT_ROWS_PER_ENTITY = 5; // 50,000 rows
-const PREFIX = `cdk-mlops-bench:features:${process.pid}:`;
+const PREFIX = process.env.BENCH_PREFIX ?? `cdk-mlops-bench:features:${process.pid}:`;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 type Variant = { name: string; run: (ids: number[]) => Promise<unknown> };
@@ -104,27 +106,120 @@ async function deletePrefix(redis: Redis): Promise<number> {
   return deleted;
 }
 
-// A full collection between variant blocks, so that one variant's garbage (the naive ones make
-// 5,000 promises per lookup) is not collected inside the next variant's measurements.
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 
-async function measure(variants: Variant[], entities: number, rounds: number, perRound: number): Promise<Map<string, number[]>> {
-  const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
-  let seed = 7;
-  const nextIds = () => Array.from({ length: entities }, () => { seed = (seed * 48271) % 2147483647; return seed % LOOKUP_ENTITIES; });
-  for (const v of variants) for (let i = 0; i < Math.min(20, perRound); i++) await v.run(nextIds()); // warm-up
-  for (let r = 0; r < rounds; r++) {
-    for (const v of variants) {
-      const out = samples.get(v.name)!;
-      collectGarbage();
-      for (let i = 0; i < perRound; i++) {
-        const ids = nextIds();
+/** The lookup variants, each with its own connections (built in the process that measures it). */
+async function makeVariants(root: string, url: string): Promise<{ variants: Variant[]; close: () => Promise<void> }> {
+  const redisConfig = { type: 'redis' as const, url: REDIS_URL, keyPrefix: PREFIX, tls: false, connectTimeoutMs: 5000, commandTimeoutMs: 5000 };
+  const catalog = FeatureCatalog.fromObject(registry(root, 'bench_stats'));
+  const store = await RedisOnlineStore.connect(redisConfig);
+  const naivePipelined = new Redis(REDIS_URL, { enableAutoPipelining: true });
+  const naivePlain = new Redis(REDIS_URL, { enableAutoPipelining: false });
+  const names = featureNames();
+  const naiveKey = (id: number, f: string) => `${PREFIX}naive:bench_stats:${id}:${f}`;
+  const keyspace = keyspaceFor(catalog);
+  const refs = names.map((f) => `bench_stats:${f}`);
+  const service = new OnlineFeatureService(catalog, store);
+  const variants: Variant[] = [
+    { name: 'ours (in process)', run: (ids) => service.getOnlineFeatures({ features: refs, entities: { user_id: ids } }) },
+    // The floor: one round trip carrying nothing. Its tail is what the machine's scheduling adds.
+    { name: 'floor: one PING round trip', run: () => naivePlain.ping() },
+    // Our one MGET alone, the rows left undecoded: what Redis and the transfer cost; ours minus this is decoding and the response.
+    { name: 'floor: the same MGET, undecoded', run: (ids) => store.readValues(ids.map((id) => keyspace.row('bench_stats', String(id)))) },
+    {
+      name: 'ours (HTTP)',
+      run: async (ids) => {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ features: refs, entities: { user_id: ids } }) });
+        if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+        return res.json();
+      },
+    },
+    {
+      name: 'naive sequential',
+      run: async (ids) => {
+        const out: (string | null)[] = [];
+        for (const id of ids) for (const f of names) out.push(await naivePlain.get(naiveKey(id, f)));
+        return out;
+      },
+    },
+    { name: 'naive concurrent', run: (ids) => Promise.all(ids.flatMap((id) => names.map((f) => naivePlain.get(naiveKey(id, f))))) },
+    { name: 'naive concurrent, auto-pipelined', run: (ids) => Promise.all(ids.flatMap((id) => names.map((f) => naivePipelined.get(naiveKey(id, f))))) },
+  ];
+  return {
+    variants,
+    close: async () => {
+      await store.close();
+      naivePipelined.disconnect();
+      naivePlain.disconnect();
+    },
+  };
+}
+
+/** A block of lookups sent to a variant's process: ids per lookup; the answer is one duration (ms) per lookup. */
+interface BlockRequest { readonly ids: number[][]; readonly warmUp: boolean }
+
+/**
+ * Worker mode: one process per variant, so that no variant measures in a heap or JIT state that
+ * another one shaped (in one process, the naive variants' 5,000 in-flight commands per lookup
+ * made V8 treat the shared Redis client's allocations as long-lived, doubling our lookups' p50).
+ */
+async function worker(name: string): Promise<void> {
+  const { variants, close } = await makeVariants(process.env.BENCH_ROOT!, process.env.BENCH_URL!);
+  const v = variants.find((x) => x.name === name);
+  if (!v) throw new Error(`unknown variant '${name}'`);
+  process.on('message', (msg: BlockRequest | 'exit') => {
+    if (msg === 'exit') {
+      void close().then(() => process.exit(0));
+      return;
+    }
+    void (async () => {
+      const out: number[] = [];
+      for (const ids of msg.ids) {
         const t0 = process.hrtime.bigint();
         await v.run(ids);
         out.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
-    }
+      process.send!(msg.warmUp ? [] : out);
+    })();
+  });
+  process.send!('ready');
+}
+
+/** Forks one measuring process per variant. */
+async function startWorkers(names: string[], root: string, url: string): Promise<Map<string, ChildProcess>> {
+  const workers = new Map<string, ChildProcess>();
+  for (const name of names) {
+    const child = fork(__filename, [], {
+      execArgv: ['-r', 'ts-node/register/transpile-only'],
+      env: { ...process.env, BENCH_FEATURES_VARIANT: name, BENCH_ROOT: root, BENCH_URL: url, BENCH_PREFIX: PREFIX },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) => reject(new Error(`variant process '${name}' exited with ${code}`)));
+    });
+    workers.set(name, child);
+  }
+  return workers;
+}
+
+function block(child: ChildProcess, request: BlockRequest): Promise<number[]> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as number[]));
+    child.send(request);
+  });
+}
+
+/** Interleaved rounds: each round runs a block of `perRound` lookups on every variant in turn, each in its own process. */
+async function measure(workers: Map<string, ChildProcess>, names: string[], entities: number, rounds: number, perRound: number): Promise<Map<string, number[]>> {
+  const samples = new Map<string, number[]>(names.map((n) => [n, []]));
+  let seed = 7;
+  const nextIds = () => Array.from({ length: entities }, () => { seed = (seed * 48271) % 2147483647; return seed % LOOKUP_ENTITIES; });
+  const lookups = (n: number) => Array.from({ length: n }, nextIds);
+  // warm-up (each process compiles its own code, to the optimizing tier): 500 lookups of 1
+  // entity, 30 of 100 (2 for the slowest variant)
+  for (const n of names) await block(workers.get(n)!, { ids: lookups(n === 'naive sequential' && entities > 1 ? 2 : entities > 1 ? 30 : 500), warmUp: true });
+  for (let r = 0; r < rounds; r++) {
+    for (const n of names) samples.get(n)!.push(...await block(workers.get(n)!, { ids: lookups(perRound), warmUp: false }));
   }
   return samples;
 }
@@ -139,8 +234,6 @@ function summarize(samples: Map<string, number[]>): { name: string; n: number; p
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-features-'));
   const admin = new Redis(REDIS_URL);
-  const naivePipelined = new Redis(REDIS_URL, { enableAutoPipelining: true });
-  const naivePlain = new Redis(REDIS_URL, { enableAutoPipelining: false });
   const redisConfig = { type: 'redis' as const, url: REDIS_URL, keyPrefix: PREFIX, tls: false, connectTimeoutMs: 5000, commandTimeoutMs: 5000 };
   const store = await RedisOnlineStore.connect(redisConfig);
   const serverStore = await RedisOnlineStore.connect(redisConfig);
@@ -148,6 +241,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, quick: QUICK,
   };
   let server: Awaited<ReturnType<typeof startFeatureServer>> | undefined;
+  let workers = new Map<string, ChildProcess>();
   try {
     // --- materialization throughput -------------------------------------------------------
     fs.mkdirSync(path.join(root, 'mat_stats'));
@@ -201,29 +295,8 @@ async function main(): Promise<void> {
     const check = await service.getOnlineFeatures({ features: refs, entities: { user_id: [1] } });
     if (check.results[1].statuses[0] !== 'PRESENT') throw new Error('lookup check failed: features not materialized');
 
-    const variants: Variant[] = [
-      { name: 'ours (in process)', run: (ids) => service.getOnlineFeatures({ features: refs, entities: { user_id: ids } }) },
-      // The floor: one round trip carrying nothing. Its tail is what the machine's scheduling adds.
-      { name: 'floor: one PING round trip', run: () => naivePlain.ping() },
-      {
-        name: 'ours (HTTP)',
-        run: async (ids) => {
-          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ features: refs, entities: { user_id: ids } }) });
-          if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-          return res.json();
-        },
-      },
-      {
-        name: 'naive sequential',
-        run: async (ids) => {
-          const out: (string | null)[] = [];
-          for (const id of ids) for (const f of names) out.push(await naivePlain.get(naiveKey(id, f)));
-          return out;
-        },
-      },
-      { name: 'naive concurrent', run: (ids) => Promise.all(ids.flatMap((id) => names.map((f) => naivePlain.get(naiveKey(id, f))))) },
-      { name: 'naive concurrent, auto-pipelined', run: (ids) => Promise.all(ids.flatMap((id) => names.map((f) => naivePipelined.get(naiveKey(id, f))))) },
-    ];
+    const variantNames = (await makeVariants(root, url).then(async (m) => { await m.close(); return m.variants.map((v) => v.name); }));
+    workers = await startWorkers(variantNames, root, url);
     const scenarios = [
       { entities: 1, rounds: QUICK ? 3 : 10, perRound: QUICK ? 50 : 200 },
       { entities: 100, rounds: QUICK ? 3 : 10, perRound: QUICK ? 5 : 50 },
@@ -231,9 +304,9 @@ async function main(): Promise<void> {
     const lookups: Record<string, unknown> = {};
     for (const s of scenarios) {
       // naive sequential at 100 entities is 5000 round trips per lookup: fewer samples of it.
-      const vs = s.entities === 100 ? variants.filter((v) => v.name !== 'naive sequential') : variants;
-      const stats = summarize(await measure(vs, s.entities, s.rounds, s.perRound));
-      if (s.entities === 100) stats.push(...summarize(await measure(variants.filter((v) => v.name === 'naive sequential'), 100, QUICK ? 1 : 3, QUICK ? 2 : 5)));
+      const vs = s.entities === 100 ? variantNames.filter((v) => v !== 'naive sequential') : variantNames;
+      const stats = summarize(await measure(workers, vs, s.entities, s.rounds, s.perRound));
+      if (s.entities === 100) stats.push(...summarize(await measure(workers, ['naive sequential'], 100, QUICK ? 1 : 3, QUICK ? 2 : 5)));
       const ours = stats[0];
       lookups[`${s.entities}`] = stats.map((x) => ({ ...x, p50Ratio: x.p50 / ours.p50, p99Ratio: x.p99 / ours.p99 }));
       process.stderr.write(`\n${s.entities} entit${s.entities === 1 ? 'y' : 'ies'} x ${FEATURES} features\n`);
@@ -256,18 +329,20 @@ async function main(): Promise<void> {
     fs.writeFileSync(out, JSON.stringify(report, null, 2));
     process.stderr.write(`results: ${out}\n`);
   } finally {
+    for (const w of workers.values()) {
+      w.send('exit');
+      await new Promise((resolve) => w.once('exit', resolve));
+    }
     await server?.close();
     const deleted = await deletePrefix(admin);
     process.stderr.write(`cleaned up ${deleted} keys\n`);
     await store.close();
     admin.disconnect();
-    naivePipelined.disconnect();
-    naivePlain.disconnect();
     fs.rmSync(root, { recursive: true, force: true });
   }
 }
 
-main().catch((e) => {
+(process.env.BENCH_FEATURES_VARIANT ? worker(process.env.BENCH_FEATURES_VARIANT) : main()).catch((e) => {
   process.stderr.write(`${(e as Error).stack ?? e}\n`);
   process.exit(1);
 });
