@@ -15,10 +15,10 @@ const NS = 'acme-ml-serving';
 
 registerCrdValidators();
 
-function gpuPlatform(quotaGpus?: number): { platform: MlPlatform; registry: ModelRegistry; pool: GpuTrainingPool } {
+function gpuPlatform(quotaGpus?: number, poolProps: ConstructorParameters<typeof GpuTrainingPool>[2] = {}): { platform: MlPlatform; registry: ModelRegistry; pool: GpuTrainingPool } {
   const { platform } = newPlatform(quotaGpus === undefined ? {} : { namespaceQuotas: { serving: { gpus: quotaGpus } } });
   const registry = new ModelRegistry(platform, 'registry');
-  const pool = new GpuTrainingPool(platform, 'gpu', {});
+  const pool = new GpuTrainingPool(platform, 'gpu', poolProps);
   return { platform, registry, pool };
 }
 
@@ -101,7 +101,7 @@ describe('ModelEndpoint on GPUs from a GpuTrainingPool', () => {
 
 describe('ModelEndpoint on GPUs: scale to zero, rollouts, node groups, quota', () => {
   test('KEDA scales a GPU canary to zero; the Rollout carries the GPU pod; two endpoints add up in the quota', () => {
-    const { platform, registry, pool } = gpuPlatform();
+    const { platform, registry, pool } = gpuPlatform(undefined, { capacity: GpuCapacity.karpenter({ maxGpus: 12 }) });
     const a = new ModelEndpoint(platform, 'fraud', {
       model: registry.model('fraud').version(7),
       gateway: GATEWAY,
@@ -136,6 +136,46 @@ describe('ModelEndpoint on GPUs: scale to zero, rollouts, node groups, quota', (
     expect(a.peakGpus).toBe(6);
     expect(b.peakGpus).toBe(3);
     expect(quotaOf(all, NS)['requests.nvidia.com/gpu']).toBe(9);
+    // the pool's default team gets what the two endpoints leave of its 12 GPUs
+    expect(pool.reservedGpus).toBe(9);
+    const cq = all.find((o) => o.kind === 'ClusterQueue') as any;
+    expect(cq.spec.resourceGroups[0].flavors[0].resources).toEqual([
+      { name: 'cpu', nominalQuota: '72' }, { name: 'memory', nominalQuota: '768Gi' }, { name: 'nvidia.com/gpu', nominalQuota: 3 },
+    ]);
+  });
+
+  test('GPUs endpoints hold on a pool come out of its Kueue quotas: explicit teams that leave too little fail, as does a pool smaller than the endpoints', () => {
+    const endpoint = (p: ReturnType<typeof gpuPlatform>, maxReplicas: number) => new ModelEndpoint(p.platform, 'fraud', {
+      model: p.registry.model('fraud').version(7),
+      gateway: GATEWAY,
+      scaling: EndpointScaling.cpu({ minReplicas: 1, maxReplicas }),
+      resources: { gpus: 1 },
+      placement: GpuPlacement.pool(p.pool),
+      image: CUDA_IMAGE,
+    });
+    const message = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (e) {
+        expect(e).toBeInstanceOf(MlopsValidationError);
+        return (e as Error).message;
+      }
+      throw new Error('expected an MlopsValidationError');
+    };
+    // teams promise 6 of 8; an endpoint of 3 replicas holds 3 + 1 surge = 4: 10 > 8
+    const teams = gpuPlatform(undefined, { teams: [{ name: 'vision', gpus: 4 }, { name: 'nlp', gpus: 2 }] });
+    endpoint(teams, 3);
+    expect(message(() => synth(teams.platform))).toContain("GPU pool 'gpu': its teams' quotas promise training 6 GPUs and the endpoints placed on it hold up to 4 at their peak (dev/fraud: 4), "
+      + "10 in all, but the pool runs at most 8: lower the teams' gpus to 4 in total or raise the pool's capacity");
+    // room left: accepted, the teams' quotas as given
+    const fits = gpuPlatform(undefined, { teams: [{ name: 'vision', gpus: 2 }, { name: 'nlp', gpus: 2 }] });
+    endpoint(fits, 3);
+    const queues = kubeObjects(synth(fits.platform)).filter((o) => o.kind === 'ClusterQueue') as any[];
+    expect(queues.map((q) => q.spec.resourceGroups[0].flavors[0].resources.find((r: any) => r.name === 'nvidia.com/gpu').nominalQuota)).toEqual([2, 2]);
+    // the endpoints alone exceed the pool (the per-endpoint check reads maxReplicas, this one the rollout peak: 7 + 2)
+    const small = gpuPlatform();
+    endpoint(small, 7);
+    expect(message(() => synth(small.platform))).toContain("GPU pool 'gpu' runs at most 8 GPUs but the endpoints placed on it hold up to 9 at their peak (dev/fraud: 9)");
   });
 
   test('an A/B test claims GPUs for every arm', () => {

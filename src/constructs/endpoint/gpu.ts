@@ -12,6 +12,12 @@ export interface IGpuNodePool extends INodePool {
   readonly maxGpus: number;
   /** Where the pool's nodes come from: Karpenter, or a managed node group scaled by the Cluster Autoscaler. */
   readonly capacityKind: 'karpenter' | 'managed-node-group';
+  /**
+   * Records that a workload admitted outside the pool's queues (a GPU endpoint) may hold up to
+   * `gpus` of the pool's GPUs at once, so that the queues promise training only the rest.
+   * Optional: pools without queues need not implement it.
+   */
+  reserveGpus?(owner: string, gpus: number): void;
 }
 
 /** GPU nodes managed outside this program (an EKS managed node group, a Karpenter NodePool of your own) reserved for inference. */
@@ -45,9 +51,9 @@ export interface GpuNodeGroupOptions {
 export class GpuPlacement {
   /**
    * GPUs of a GPU node pool, typically a `GpuTrainingPool` shared with training. Its nodes scale
-   * from zero, so the first pod on an empty pool waits for a node (minutes). The pool's Kueue
-   * quotas only count training workloads: GPUs an endpoint holds there are not in them, so leave
-   * the teams' quotas room for serving (or give serving a pool of its own).
+   * from zero, so the first pod on an empty pool waits for a node (minutes). The endpoint
+   * reserves its peak GPUs in the pool (`IGpuNodePool.reserveGpus`): a GpuTrainingPool's default
+   * team quota is what is left, and explicit team quotas that leave too little fail synthesis.
    */
   public static pool(pool: IGpuNodePool): GpuPlacement {
     return new GpuPlacement('pool', pool?.poolName, { ...pool?.nodeSelector }, [...(pool?.tolerations ?? [])], pool);

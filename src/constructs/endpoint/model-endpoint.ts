@@ -415,6 +415,8 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
     const peakReplicas = usesRollout ? 2 * scaling.maxReplicas : scaling.maxReplicas + Math.ceil(scaling.maxReplicas / 4);
     this.peakGpus = gpus * peakReplicas * variants.length;
     platform.claimNamespaceGpus(PlatformPart.SERVING, this, this.peakGpus);
+    // GPUs held on a shared pool are not there for the pool's training queues
+    if (this.peakGpus > 0) this.placement?.pool?.reserveGpus?.(this.node.path, this.peakGpus);
     // CPU and memory at the same peak (one container per pod), so the quota never stops the autoscaler below its maximum
     const r = resolvedResources(props.resources);
     const pods = peakReplicas * variants.length;

@@ -5,7 +5,7 @@ import { compareStrings } from '../../util/compare';
 import {
   EksAccessEntry, EksNodeGroup, IamRole, IamRolePolicyAttachment, LaunchTemplate, PlacementGroup, Token,
 } from '../cloud/cdktf';
-import { ApiObject, k8s } from '../cluster/k8s';
+import { ApiObject, k8s, Lazy } from '../cluster/k8s';
 import { DNS_1123_LABEL, PropValidator } from '../errors';
 import { MlPlatform, PlatformPart } from '../platform';
 import type { INodePool } from '../refs';
@@ -288,6 +288,7 @@ export class GpuTrainingPool extends Construct implements INodePool {
   public readonly nodeSelector: Readonly<Record<string, string>>;
   /** What a pod sets to tolerate the pool's taint. */
   public readonly tolerations: readonly k8s.Toleration[];
+  private readonly reservations: { readonly owner: string; readonly gpus: number }[] = [];
   public readonly priorityClassName: string;
   /** The Kueue ResourceFlavor of the pool. */
   public readonly resourceFlavorName: string;
@@ -392,6 +393,9 @@ export class GpuTrainingPool extends Construct implements INodePool {
         `labels.${k}`, k, `must be a label key outside the kubernetes.io, k8s.io and karpenter domains, other than '${POOL_LABEL}'`);
       v.check(LABEL_VALUE_RE.test(val), `labels.${k}`, val, 'must be a label value: at most 63 letters, digits, -, _ or .');
     }
+    // Without teams, one default team gets what the GPU endpoints placed on the pool leave (known
+    // once every endpoint is in the tree); with teams, synthesis checks that they leave enough.
+    const defaultTeam = props.teams === undefined;
     const teams = props.teams ?? [{ name: 'default', gpus: maxGpus }];
     v.check(teams.length > 0, 'teams', teams, 'must list at least one team');
     v.check(new Set(teams.map((t) => t.name)).size === teams.length, 'teams', teams.map((t) => t.name), 'must not repeat a team name');
@@ -428,6 +432,21 @@ export class GpuTrainingPool extends Construct implements INodePool {
     this.instanceTypes = types;
     this.instanceFamilies = families;
     this.maxGpus = maxGpus;
+    this.node.addValidation({
+      validate: () => {
+        const reserved = this.reservedGpus;
+        if (reserved === 0) return [];
+        const who = this.reservations.map((r) => `${r.owner}: ${r.gpus}`).join(', ');
+        if (reserved > maxGpus) {
+          return [`GPU pool '${id}' runs at most ${maxGpus} GPUs but the endpoints placed on it hold up to ${reserved} at their peak (${who}): raise the pool's capacity or lower their maxReplicas`];
+        }
+        if (!defaultTeam && totalNominal + reserved > maxGpus) {
+          return [`GPU pool '${id}': its teams' quotas promise training ${totalNominal} GPUs and the endpoints placed on it hold up to ${reserved} at their peak (${who}), `
+            + `${totalNominal + reserved} in all, but the pool runs at most ${maxGpus}: lower the teams' gpus to ${Math.max(0, maxGpus - reserved)} in total or raise the pool's capacity`];
+        }
+        return [];
+      },
+    });
     this.maxGpusPerNode = maxGpusPerNode;
     this.efaInterfacesPerNode = efa && types ? Math.min(...types.map((t) => gpuInstanceType(t)!.efaInterfaces)) : 0;
     this.taint = { ...GPU_TAINT };
@@ -598,7 +617,10 @@ export class GpuTrainingPool extends Construct implements INodePool {
     for (const t of teams) {
       const namespace = t.namespace ?? platform.namespace(PlatformPart.TRAINING);
       const cq = `${this.fullName}-${t.name}`;
-      const gpuQuota: Record<string, unknown> = { name: 'nvidia.com/gpu', nominalQuota: t.gpus };
+      // the default team's GPUs: the pool's less what endpoints reserve (resolved at synthesis)
+      const teamGpus = (): number => (defaultTeam ? Math.max(0, maxGpus - this.reservedGpus) : t.gpus);
+      const lazy = <T>(f: () => T): T => (defaultTeam ? Lazy.any({ produce: f }) as unknown as T : f());
+      const gpuQuota: Record<string, unknown> = { name: 'nvidia.com/gpu', nominalQuota: lazy(teamGpus) };
       if (t.borrowingLimitGpus !== undefined) gpuQuota.borrowingLimit = t.borrowingLimitGpus;
       if (t.lendingLimitGpus !== undefined) gpuQuota.lendingLimit = t.lendingLimitGpus;
       new ApiObject(cluster, `queue-${t.name}`, {
@@ -615,10 +637,10 @@ export class GpuTrainingPool extends Construct implements INodePool {
             flavors: [{
               name: this.resourceFlavorName,
               resources: [
-                { name: 'cpu', nominalQuota: t.cpu ?? String(t.gpus * 24) },
-                { name: 'memory', nominalQuota: t.memory ?? `${t.gpus * 256}Gi` },
+                { name: 'cpu', nominalQuota: t.cpu ?? lazy(() => String(teamGpus() * 24)) },
+                { name: 'memory', nominalQuota: t.memory ?? lazy(() => `${teamGpus() * 256}Gi`) },
                 gpuQuota,
-                ...(efa ? [{ name: 'vpc.amazonaws.com/efa', nominalQuota: t.gpus * 4 }] : []),
+                ...(efa ? [{ name: 'vpc.amazonaws.com/efa', nominalQuota: lazy(() => teamGpus() * 4) }] : []),
               ],
             }],
           }],
@@ -651,6 +673,21 @@ export class GpuTrainingPool extends Construct implements INodePool {
   }
 
   /** The queue of a team (`'default'` unless teams were given). Throws naming the teams when unknown. */
+  /**
+   * Records that a workload admitted outside the pool's Kueue queues (a GPU endpoint placed with
+   * `GpuPlacement.pool`) may hold up to `gpus` of the pool's GPUs at once. The default team's
+   * quota is the pool's GPUs less these; explicit teams must leave room for them (checked at
+   * synthesis), so Kueue never admits training onto GPUs serving holds.
+   */
+  public reserveGpus(owner: string, gpus: number): void {
+    if (gpus > 0) this.reservations.push({ owner, gpus });
+  }
+
+  /** GPUs reserved by endpoints, in total. */
+  public get reservedGpus(): number {
+    return this.reservations.reduce((a, r) => a + r.gpus, 0);
+  }
+
   public queue(team: string = 'default'): PoolQueue {
     const q = this.queues.find((x) => x.team === team);
     if (!q) {
