@@ -1,13 +1,13 @@
 import '../support/gateway-api-schema';
 import {
-  CapacityType, DeploymentStrategy, EndpointScaling, GpuCapacity, GpuPlacement, GpuTrainingPool, IGpuNodePool, MlopsValidationError, MlPlatform, ModelEndpoint,
+  CapacityType, DeploymentStrategy, EndpointScaling, GpuCapacity, GpuPlacement, GpuTrainingPool, IGpuNodePool, MlPlatform, ModelEndpoint,
   ModelEndpointProps, ModelRegistry, RuntimeImage, checkKubernetes,
 } from '../../src';
 import { ServeConfigSchema } from '../../src/runtime/config/serve';
 import { registerCrdValidators } from '../fixtures/crds/validators';
 import { GATEWAY, one, serveConfigOf } from '../support/endpoint';
 import { validateAll, validateObject } from '../support/kube-schema';
-import { expectProblem, kubeObjects, newPlatform, synth, TestKubeObject } from '../support/platform';
+import { expectProblem, kubeObjects, newPlatform, synth, TestKubeObject, validationMessage } from '../support/platform';
 
 /** A CUDA build of the runtime image, as the README tells how to make it. */
 const CUDA_IMAGE = RuntimeImage.fromTag('123456789012.dkr.ecr.eu-west-1.amazonaws.com/cdk-mlops-runtime', '0.1.0-cuda12');
@@ -153,19 +153,10 @@ describe('ModelEndpoint on GPUs: scale to zero, rollouts, node groups, quota', (
       placement: GpuPlacement.pool(p.pool),
       image: CUDA_IMAGE,
     });
-    const message = (fn: () => unknown): string => {
-      try {
-        fn();
-      } catch (e) {
-        expect(e).toBeInstanceOf(MlopsValidationError);
-        return (e as Error).message;
-      }
-      throw new Error('expected an MlopsValidationError');
-    };
     // teams promise 6 of 8; an endpoint of 3 replicas holds 3 + 1 surge = 4: 10 > 8
     const teams = gpuPlatform(undefined, { teams: [{ name: 'vision', gpus: 4 }, { name: 'nlp', gpus: 2 }] });
     endpoint(teams, 3);
-    expect(message(() => synth(teams.platform))).toContain("GPU pool 'gpu': its teams' quotas promise training 6 GPUs and the endpoints placed on it hold up to 4 at their peak (dev/fraud: 4), "
+    expect(validationMessage(() => synth(teams.platform))).toContain("GPU pool 'gpu': its teams' quotas promise training 6 GPUs and the endpoints placed on it hold up to 4 at their peak (dev/fraud: 4), "
       + "10 in all, but the pool runs at most 8: lower the teams' gpus to 4 in total or raise the pool's capacity");
     // room left: accepted, the teams' quotas as given
     const fits = gpuPlatform(undefined, { teams: [{ name: 'vision', gpus: 2 }, { name: 'nlp', gpus: 2 }] });
@@ -175,7 +166,7 @@ describe('ModelEndpoint on GPUs: scale to zero, rollouts, node groups, quota', (
     // the endpoints alone exceed the pool (the per-endpoint check reads maxReplicas, this one the rollout peak: 7 + 2)
     const small = gpuPlatform();
     endpoint(small, 7);
-    expect(message(() => synth(small.platform))).toContain("GPU pool 'gpu' runs at most 8 GPUs but the endpoints placed on it hold up to 9 at their peak (dev/fraud: 9)");
+    expect(validationMessage(() => synth(small.platform))).toContain("GPU pool 'gpu' runs at most 8 GPUs but the endpoints placed on it hold up to 9 at their peak (dev/fraud: 9)");
   });
 
   test('an A/B test claims GPUs for every arm', () => {
@@ -254,14 +245,7 @@ describe('ModelEndpoint on GPUs: scale to zero, rollouts, node groups, quota', (
       image: CUDA_IMAGE,
       scaling: EndpointScaling.cpu({ minReplicas: 1, maxReplicas: 4 }),
     });
-    let error: unknown;
-    try {
-      synth(low.platform);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(MlopsValidationError);
-    expect((error as Error).message).toContain("the ResourceQuota of namespace 'acme-ml-serving' admits 0 GPU(s) (requests.nvidia.com/gpu, from namespaceQuotas) "
+    expect(validationMessage(() => synth(low.platform))).toContain("the ResourceQuota of namespace 'acme-ml-serving' admits 0 GPU(s) (requests.nvidia.com/gpu, from namespaceQuotas) "
       + "but its GPU workloads need 5 at their peak (dev/fraud: 5): raise that quota's 'gpus' to at least 5, or leave it unset to size it from the workloads");
 
     const high = gpuPlatform(8);

@@ -1,8 +1,8 @@
 import '../support/gateway-api-schema';
-import { EndpointScaling, MlopsValidationError, ModelEndpoint, ModelEndpointProps, ModelRegistry, DeploymentStrategy, AnalysisMetric } from '../../src';
+import { EndpointScaling, ModelEndpoint, ModelEndpointProps, ModelRegistry, DeploymentStrategy, AnalysisMetric } from '../../src';
 import { formatCpu, formatMemory, parseQuantity } from '../../src/constructs/cluster/quantity';
 import { GATEWAY } from '../support/endpoint';
-import { expectProblem, kubeObjects, newPlatform, synth } from '../support/platform';
+import { expectProblem, kubeObjects, newPlatform, synth, validationMessage } from '../support/platform';
 
 /**
  * The serving namespace's ResourceQuota holds what its endpoints need at their peak (maxReplicas
@@ -73,14 +73,7 @@ describe('serving ResourceQuota sized from the endpoints', () => {
   test('a quota set too small fails synthesis, naming the field, the need and who needs it', () => {
     const { platform } = build([{ scaling: EndpointScaling.cpu({ minReplicas: 2, maxReplicas: 40 }), resources: { cpuRequest: '1', cpuLimit: '2', memoryRequest: '1Gi', memoryLimit: '1Gi' } }],
       { requestsCpu: '20' });
-    let error: unknown;
-    try {
-      synth(platform);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(MlopsValidationError);
-    expect((error as Error).message).toContain("the ResourceQuota of namespace 'acme-ml-serving' admits requests.cpu 20 (namespaceQuotas 'requestsCpu') but its workloads need 50 at their peak (dev/ep0: 50): "
+    expect(validationMessage(() => synth(platform))).toContain("the ResourceQuota of namespace 'acme-ml-serving' admits requests.cpu 20 (namespaceQuotas 'requestsCpu') but its workloads need 50 at their peak (dev/ep0: 50): "
       + 'raise it to at least 50, or leave it unset to size it from the workloads, or the autoscalers stop below their maximum');
   });
 

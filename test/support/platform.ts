@@ -40,6 +40,17 @@ export function kubeObjects(s: PlatformSynthesis): TestKubeObject[] {
   return Object.keys(s.kubernetes).sort().flatMap((f) => s.kubernetes[f]) as never;
 }
 
+/** Runs `fn`, which must throw an MlopsValidationError; returns its message. */
+export function validationMessage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(MlopsValidationError);
+    return (e as Error).message;
+  }
+  throw new Error('expected an MlopsValidationError');
+}
+
 /**
  * Runs `fn`, which must throw an MlopsValidationError holding a problem for `prop` whose
  * received value and expectation match `fragment`.

@@ -335,9 +335,10 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
       const x = props.resources?.[k];
       if (x !== undefined) v.check(parseQuantity(x) !== undefined, `resources.${k}`, x, `must be a Kubernetes quantity like '${k.startsWith('cpu') ? '500m' : '1Gi'}'`);
     }
-    const rr = resolvedResources(props.resources);
-    v.check((parseQuantity(rr.cpuRequest) ?? 0) <= (parseQuantity(rr.cpuLimit) ?? Infinity), 'resources.cpuRequest', rr.cpuRequest, `must not exceed the CPU limit (${rr.cpuLimit})`);
-    v.check((parseQuantity(rr.memoryRequest) ?? 0) <= (parseQuantity(rr.memoryLimit) ?? Infinity), 'resources.memoryRequest', rr.memoryRequest, `must not exceed the memory limit (${rr.memoryLimit})`);
+    const resources = resolvedResources(props.resources);
+    v.check((parseQuantity(resources.cpuRequest) ?? 0) <= (parseQuantity(resources.cpuLimit) ?? Infinity), 'resources.cpuRequest', resources.cpuRequest, `must not exceed the CPU limit (${resources.cpuLimit})`);
+    v.check((parseQuantity(resources.memoryRequest) ?? 0) <= (parseQuantity(resources.memoryLimit) ?? Infinity), 'resources.memoryRequest', resources.memoryRequest,
+      `must not exceed the memory limit (${resources.memoryLimit})`);
     const image = props.image ?? platform.runtimeImage;
     this.validateGpus(v, props, gpusOk ? gpus : 0, scaling, strategy);
     if (props.nodePool) validateNodePool(v, props.nodePool);
@@ -418,11 +419,11 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
     // GPUs held on a shared pool are not there for the pool's training queues
     if (this.peakGpus > 0) this.placement?.pool?.reserveGpus?.(this.node.path, this.peakGpus);
     // CPU and memory at the same peak (one container per pod), so the quota never stops the autoscaler below its maximum
-    const r = resolvedResources(props.resources);
     const pods = peakReplicas * variants.length;
     const amount = (x: string) => (parseQuantity(x) ?? 0) * pods;
     this.peakCompute = {
-      requestsCpu: amount(r.cpuRequest), requestsMemory: amount(r.memoryRequest), limitsCpu: amount(r.cpuLimit), limitsMemory: amount(r.memoryLimit), pods,
+      requestsCpu: amount(resources.cpuRequest), requestsMemory: amount(resources.memoryRequest),
+      limitsCpu: amount(resources.cpuLimit), limitsMemory: amount(resources.memoryLimit), pods,
     };
     platform.claimNamespaceCompute(PlatformPart.SERVING, this, this.peakCompute);
     const podSpecFor = (variant: EndpointVariant, hashLabel: string) => this.podTemplate(variant, props, zoneSpread, hashLabel);

@@ -77,6 +77,8 @@ export interface FeatureNodes {
   readonly securityGroup: SecurityGroup;
   readonly nodeGroup: EksNodeGroup;
   readonly nodeRole: IamRole;
+  /** Name of the client security group. */
+  readonly securityGroupName: string;
   /** `features-<store>`: the pool label's value and the taint's value. */
   readonly poolName: string;
   readonly nodeSelector: Record<string, string>;
@@ -87,15 +89,16 @@ export interface FeatureNodes {
 export function deployFeatureNodes(scope: Construct, platform: MlPlatform, storeName: string, o: FeatureNodesOptions): FeatureNodes {
   const poolName = `features-${storeName}`;
   const groupId = platform.resourceName(40, 'features', storeName);
+  const securityGroupName = `${groupId}-clients`;
   const securityGroup = new SecurityGroup(scope, 'client-security-group', {
-    name: `${groupId}-clients`,
+    name: securityGroupName,
     description: `cdk-mlops feature store ${storeName}: nodes of the feature workloads (the online store admits this group only)`,
     vpcId: platform.network.vpcId,
     // A marker group: no rule of its own. The nodes' traffic is allowed by the cluster security
     // group they also carry; the cache's group admits sources carrying this one.
     ingress: [],
     egress: [],
-    tags: { Name: `${groupId}-clients` },
+    tags: { Name: securityGroupName },
   });
   const nodeRole = new IamRole(scope, 'node-role', {
     name: platform.resourceName(64, 'features', storeName, 'nodes'),
@@ -138,6 +141,7 @@ export function deployFeatureNodes(scope: Construct, platform: MlPlatform, store
   });
   return {
     securityGroup,
+    securityGroupName,
     nodeGroup,
     nodeRole,
     poolName,

@@ -400,7 +400,7 @@ export function deployRedis(scope: Construct, platform: MlPlatform, store: Onlin
       handoff: { url: urlEntry.parameterName, authToken: tokenEntry.parameterName },
       kubernetesSecret: `${names.namespace}/${kubeSecret}`,
       clients: nodes
-        ? { nodeGroup: nodes.poolName, taint: `${FEATURE_NODES_TAINT_KEY}=${nodes.poolName}:NoSchedule`, securityGroup: `${groupId}-clients` }
+        ? { nodeGroup: nodes.poolName, taint: `${FEATURE_NODES_TAINT_KEY}=${nodes.poolName}:NoSchedule`, securityGroup: nodes.securityGroupName }
         : { securityGroupIds: [...clients] },
     },
   };
