@@ -422,8 +422,11 @@ export class ModelEndpoint extends Construct implements IMonitorableEndpoint {
     const pods = peakReplicas * variants.length;
     const amount = (x: string) => (parseQuantity(x) ?? 0) * pods;
     this.peakCompute = {
-      requestsCpu: amount(resources.cpuRequest), requestsMemory: amount(resources.memoryRequest),
-      limitsCpu: amount(resources.cpuLimit), limitsMemory: amount(resources.memoryLimit), pods,
+      requestsCpu: amount(resources.cpuRequest),
+      requestsMemory: amount(resources.memoryRequest),
+      limitsCpu: amount(resources.cpuLimit),
+      limitsMemory: amount(resources.memoryLimit),
+      pods,
     };
     platform.claimNamespaceCompute(PlatformPart.SERVING, this, this.peakCompute);
     const podSpecFor = (variant: EndpointVariant, hashLabel: string) => this.podTemplate(variant, props, zoneSpread, hashLabel);
